@@ -1,0 +1,105 @@
+"""`khc build`: read → validate → normalise → aggregate → split → write.
+
+All validation happens before anything is written; the output folder is replaced only
+when the new one is complete. Counts of everything dropped or repaired are returned,
+written to `build_report.json` and `manifest.json`, and printed by the CLI.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from builders import derived
+from builders.aggregate import aggregate
+from builders.card import card_data, figures, render_card
+from builders.corpus import load_corpus
+from builders.errors import KhcError, fail
+from builders.exports import read_labels
+from builders.labelconfig import labeling_config_sha256
+from builders.project import MARKER, Project
+from builders.schema import SCHEMA_VERSION
+from builders.splits import append_assignments, choose_splits, read_split_file
+from builders.tables import split_tables
+from builders.write import output_hashes, sha256_path, staged_output, tool_versions, write_json, write_tables
+
+
+@dataclass
+class BuildResult:
+    out: Path
+    rows: dict[str, int]
+    counts: Counter
+    new_split_assignments: dict[str, str]
+
+
+def build(project: Project, out: Path | None = None) -> BuildResult:
+    out = (out or project.default_out).resolve()
+    problems = derived.check(project)
+    if problems:
+        raise KhcError(problems)
+    guideline_version = project.guideline_version()
+    corpus = load_corpus(project)
+    if corpus.empty:
+        fail("the corpus is empty", file=project.rel(project.corpus_file), fix="add articles with `khc ingest FILE`")
+    labels = read_labels(project, corpus)
+    aggregated = aggregate(labels.units, labels.spans)
+
+    existing = read_split_file(project.split_file, project.rel(project.split_file))
+    new_assignments = choose_splits(existing, corpus["article_id"].tolist(), project.splits.seed, project.splits.ratios)
+    tables = split_tables(corpus, labels, aggregated, {**existing, **new_assignments})
+    counts = labels.counts + aggregated.counts
+    counts["articles"] = len(corpus)
+    counts["new_split_assignments"] = len(new_assignments)
+
+    config_sha = labeling_config_sha256()
+    template = project.datacard_file
+    if not template.exists():
+        fail("the card template is missing", file=project.rel(template), fix="restore it from git")
+    readme = render_card(
+        template.read_text(encoding="utf-8"),
+        project.rel(template),
+        card_data(project.name, project.pretty_name, tables),
+        figures(tables, counts, guideline_version, config_sha),
+    )
+
+    # Everything is validated: record new articles' splits (deterministic, so a later
+    # failure while writing leaves a correct file), then write the output.
+    if new_assignments:
+        append_assignments(project.split_file, new_assignments)
+    inputs = _input_files(project)
+    with staged_output(out) as stage:
+        rows = write_tables(stage, tables)
+        (stage / "README.md").write_text(readme, encoding="utf-8")
+        write_json(stage / "build_report.json", {"counts": dict(sorted(counts.items())), **labels.report, **aggregated.report})
+        write_json(
+            stage / "manifest.json",
+            {
+                "dataset": project.name,
+                "schema_version": SCHEMA_VERSION,
+                "guideline_version": guideline_version,
+                "labeling_config_sha256": config_sha,
+                "inputs": {project.rel(p): sha256_path(p) for p in inputs},
+                "outputs": output_hashes(stage, rows),
+                "counts": dict(sorted(counts.items())),
+                "tools": tool_versions(),
+            },
+        )
+    return BuildResult(out=out, rows=rows, counts=counts, new_split_assignments=new_assignments)
+
+
+def _input_files(project: Project) -> list[Path]:
+    """Every file the build read, superseded snapshots included."""
+    files = [
+        project.root / MARKER,
+        project.corpus_file,
+        project.split_file,
+        project.guidelines_file,
+        project.labeling_config_file,
+        project.datacard_file,
+        *sorted(project.sources_dir.glob("*")),
+        *sorted(project.exports_dir.glob("*.json")),
+        *sorted(project.predictions_dir.glob("*.json")),
+    ]
+    return sorted({p for p in files if p.is_file()}, key=lambda p: project.rel(p))
+

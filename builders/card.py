@@ -1,0 +1,195 @@
+"""The release README.md: YAML metadata from the Features, card prose from `datacard.md`.
+
+`datacard.md` holds the prose with `{{ name }}` placeholders; every figure that fills them
+is computed here from the built tables. An unknown placeholder is an error, so a figure
+can't be typed by hand and then go stale.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import pyarrow as pa
+from huggingface_hub import DatasetCard, DatasetCardData
+
+from builders.errors import fail
+from builders.features import CONFIGS, DEFAULT_CONFIG, FEATURES, SPLITS
+from builders.schema import FAMILIES, SPAN_FAMILIES
+
+PLACEHOLDER = re.compile(r"\{\{\s*([a-z0-9_]+)\s*\}\}")
+
+
+def parquet_path(config: str, split: str) -> str:
+    return f"{config}/{split}-00000-of-00001.parquet"
+
+
+def size_category(n: int) -> str:
+    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
+        if n < limit:
+            return name
+    return "1M<n<10M"
+
+
+def present_splits(tables: dict[str, dict[str, pa.Table]], config: str) -> list[str]:
+    """Splits with rows. `datasets` refuses to load a declared split that has no data, so
+    empty splits are neither written nor declared, and a config with no rows is left out."""
+    return [s for s in SPLITS if tables[config][s].num_rows]
+
+
+def card_data(project_name: str, pretty_name: str, tables: dict[str, dict[str, pa.Table]]) -> DatasetCardData:
+    present = {c: present_splits(tables, c) for c in CONFIGS}
+    configs = [
+        {
+            "config_name": config,
+            **({"default": True} if config == DEFAULT_CONFIG else {}),
+            "data_files": [{"split": s, "path": parquet_path(config, s)} for s in present[config]],
+        }
+        for config in CONFIGS
+        if present[config]
+    ]
+    dataset_info = [
+        {
+            "config_name": config,
+            "features": FEATURES[config]._to_yaml_list(),
+            "splits": [
+                {"name": s, "num_bytes": tables[config][s].nbytes, "num_examples": tables[config][s].num_rows}
+                for s in present[config]
+            ],
+        }
+        for config in CONFIGS
+        if present[config]
+    ]
+    n_claims = sum(t.num_rows for t in tables["claims"].values())
+    return DatasetCardData(
+        pretty_name=pretty_name,
+        language=["en"],
+        license="other",
+        license_name="publisher-rights-unknown",
+        task_categories=["text-classification", "token-classification"],
+        task_ids=["multi-class-classification", "multi-label-classification"],
+        size_categories=[size_category(max(n_claims, 1))],
+        tags=["health-misinformation", "ketamine", "label-studio", "medical"],
+        configs=configs,
+        dataset_info=dataset_info,
+    )
+
+
+def md_table(header: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _names(config: str, column: str) -> list[str]:
+    feature = FEATURES[config][column]
+    return list(getattr(feature, "feature", feature).names)
+
+
+def _distribution(tables: dict[str, pa.Table], config: str, column: str) -> str:
+    """A value × (split, origin) table of a label column; multi-label columns count items."""
+    names = _names(config, column)
+    origins = _names(config, "origin")
+    keys = [(s, o) for s in SPLITS for o in origins]
+    counts: dict[tuple[str, str], Counter] = {k: Counter() for k in keys}
+    for split in SPLITS:
+        table = tables[split]
+        for value, origin in zip(table.column(column).to_pylist(), table.column("origin").to_pylist()):
+            if origin is None:
+                continue
+            for v in value if isinstance(value, list) else [value]:
+                counts[(split, origins[origin])][names[v] if v is not None else "(undecided)"] += 1
+    used = [k for k in keys if sum(counts[k].values())]
+    if not used:
+        return "_No labels yet._"
+    values = names + (["(undecided)"] if any(counts[k]["(undecided)"] for k in used) else [])
+    header = [column] + [f"{s} · {o}" for s, o in used]
+    return md_table(header, [[v] + [counts[k][v] for k in used] for v in values])
+
+
+def figures(
+    tables: dict[str, dict[str, pa.Table]], counts: Counter, guideline_version: str, config_sha: str
+) -> dict[str, str]:
+    rows = {c: {s: tables[c][s].num_rows for s in SPLITS} for c in CONFIGS}
+    annotations = pa.concat_tables(tables["annotations"].values())
+    origin_names = _names("annotations", "origin")
+    by_origin = Counter(origin_names[o] for o in annotations.column("origin").to_pylist())
+    annotators = Counter(
+        (origin_names[o], a)
+        for o, a in zip(annotations.column("origin").to_pylist(), annotations.column("annotator").to_pylist())
+    )
+    n_human_annotators = sum(1 for (o, _a) in annotators if o == "human")
+    model_versions = sorted({a for (o, a) in annotators if o == "model"})
+    articles = pa.concat_tables(tables["articles"].values())
+    claims = pa.concat_tables(tables["claims"].values())
+    n_labeled = sum(articles.column("labeled").to_pylist())
+    per_article = [n for n, lab in zip(articles.column("n_claims").to_pylist(), articles.column("labeled").to_pylist()) if lab]
+    if by_origin["human"] == 0:
+        status = (
+            "**No human annotation has been collected yet.** Every label in this release is a "
+            "pre-annotation (`origin = model`): written by the project's maintainers or a model, "
+            "for annotators to correct in Label Studio. Do not use these labels as human ground truth."
+        )
+    else:
+        status = (
+            f"{by_origin['human']} annotations by {n_human_annotators} human annotators "
+            f"(`origin = human`) and {by_origin['model']} pre-annotations (`origin = model`)."
+        )
+    return {
+        "status": status,
+        "guideline_version": guideline_version,
+        "labeling_config_sha256": config_sha,
+        "n_articles": str(articles.num_rows),
+        "n_labeled_articles": str(n_labeled),
+        "n_claims": str(claims.num_rows),
+        "n_human_annotations": str(by_origin["human"]),
+        "n_model_annotations": str(by_origin["model"]),
+        "n_human_annotators": str(n_human_annotators),
+        "model_versions": ", ".join(f"`{m}`" for m in model_versions) or "none",
+        "claims_per_article": (
+            f"{min(per_article)}–{max(per_article)} (mean {sum(per_article) / len(per_article):.1f})"
+            if per_article else "not available (no labeled article)"
+        ),
+        "rows_table": md_table(["config", *SPLITS, "total"], [[c, *rows[c].values(), sum(rows[c].values())] for c in CONFIGS])
+        + _absent_note(rows),
+        "claim_type_table": _distribution(tables["claims"], "claims", "claim_type"),
+        "evidence_table": _distribution(tables["claims"], "claims", "evidence"),
+        "risk_disclosures_table": _distribution(tables["articles"], "articles", "risk_disclosures"),
+        "harms_explained_table": _distribution(tables["articles"], "articles", "harms_explained"),
+        "evidence_explained_table": _distribution(tables["articles"], "articles", "evidence_explained"),
+        "build_counts_table": md_table(["what", "count"], [[k, v] for k, v in sorted(counts.items()) if v]),
+        "label_schema_tables": label_schema_markdown(),
+    }
+
+
+def _absent_note(rows: dict[str, dict[str, int]]) -> str:
+    empty = [f"`{c}` {s}" for c in CONFIGS for s in SPLITS if not rows[c][s]]
+    if not empty:
+        return ""
+    return (
+        "\n\nNot in this build, because they have no rows yet: " + ", ".join(empty)
+        + " (`datasets` cannot load an empty split)."
+    )
+
+
+def label_schema_markdown() -> str:
+    parts = []
+    for family in FAMILIES:
+        unit = "claim span" if family in SPAN_FAMILIES else "article"
+        kind = "multi-label" if family.kind == "multi_choice" else "one value"
+        rows = [[f"`{v.name}`", v.meaning] for v in family.values]
+        parts.append(f"**`{family.name}`** ({unit}, {kind}): {family.question}\n\n" + md_table(["value", "meaning"], rows))
+    return "\n\n".join(parts)
+
+
+def render_card(template: str, template_name: str, data: DatasetCardData, values: dict[str, str]) -> str:
+    unknown = sorted({m.group(1) for m in PLACEHOLDER.finditer(template)} - set(values))
+    if unknown:
+        fail(
+            f"unknown placeholders {unknown}",
+            file=template_name,
+            fix=f"use only figures the build computes: {', '.join(sorted(values))}",
+        )
+    body = PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+    card = DatasetCard(f"---\n{data.to_yaml()}\n---\n\n{body.lstrip()}")
+    return str(card)

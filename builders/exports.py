@@ -1,0 +1,460 @@
+"""Read stage: Label Studio JSON files → flat, validated label tables.
+
+Two kinds of file are read, both in Label Studio's task JSON shape:
+- `annotations/exports/*.json`: full JSON export snapshots (tasks with `annotations` and
+  `predictions`), written by `khc ls pull` and never edited by hand. A snapshot holds a
+  whole project, so for each Label Studio project only its newest snapshot (by file name,
+  which starts with the export time) is used; older ones are counted as superseded.
+- `annotations/predictions/*.json`: pre-annotations (model labels) in the task import
+  format that `khc ls push` sends, with `predictions` and a `model_version`.
+
+Each file is read once. Every problem found is collected and reported together; nothing
+is dropped silently: cancelled annotations and repairs are counted by reason.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from builders.corpus import sha256_text
+from builders.errors import KhcError, Problem
+from builders.offsets import SpanMismatch, locate_span
+from builders.progress import progress
+from builders.project import Project
+from builders.schema import ARTICLE_FAMILIES, CLAIM_TYPE, EVIDENCE, FAMILY_BY_NAME
+
+PSEUDONYM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+FIX_REPULL = "export the project again with `khc ls pull` (never edit a snapshot by hand)"
+
+
+@dataclass
+class Labels:
+    """The validated labels of all files: one row per annotation/prediction, one per span."""
+
+    units: pd.DataFrame
+    spans: pd.DataFrame
+    counts: Counter = field(default_factory=Counter)
+    inputs: list[Path] = field(default_factory=list)
+    report: dict[str, list] = field(default_factory=dict)
+
+
+def discover(project: Project) -> tuple[list[Path], list[Path]]:
+    exports = sorted(project.exports_dir.glob("*.json")) if project.exports_dir.exists() else []
+    predictions = sorted(project.predictions_dir.glob("*.json")) if project.predictions_dir.exists() else []
+    return exports, predictions
+
+
+def _load_json(path: Path, shown: str) -> list:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            tasks = json.load(handle)
+    except json.JSONDecodeError as exc:
+        raise KhcError(
+            Problem(f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", shown, fix=FIX_REPULL)
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise KhcError(Problem(f"not UTF-8 ({exc})", shown, fix=FIX_REPULL)) from None
+    if not isinstance(tasks, list):
+        raise KhcError(
+            Problem(
+                "not a Label Studio JSON export: expected a list of tasks",
+                shown,
+                fix="export with Label Studio's 'JSON' format (not JSON-MIN or CSV), or use `khc ls pull`",
+            )
+        )
+    if not tasks:
+        raise KhcError(Problem("the export holds no tasks", shown, fix="delete the empty file, or export again after tasks exist"))
+    return tasks
+
+
+def _project_of(tasks: list) -> int | None:
+    ids = {t.get("project") for t in tasks if isinstance(t, dict)}
+    return ids.pop() if len(ids) == 1 else None
+
+
+class _Reader:
+    """Flattens tasks into row lists; collects problems instead of stopping at the first."""
+
+    def __init__(self, project: Project, corpus: pd.DataFrame):
+        self.project = project
+        self.texts = dict(zip(corpus["article_id"], corpus["text"]))
+        self.hashes = dict(zip(corpus["article_id"], corpus["text_sha256"]))
+        self.units: list[dict] = []
+        self.spans: list[dict] = []
+        self.problems: list[Problem] = []
+        self.counts: Counter = Counter()
+        self.report: dict[str, list] = {"repairs": [], "cancelled": []}
+        self.prediction_keys: dict[str, tuple[str, str]] = {}
+
+    def problem(self, what: str, file: str, record: str, fix: str | None = None) -> None:
+        self.problems.append(Problem(what, file, record, fix))
+
+    # -- one task ---------------------------------------------------------------------
+    def read_task(self, task: object, index: int, shown: str, is_export: bool, ls_project: int | None) -> None:
+        task_id = task.get("id") if isinstance(task, dict) else None
+        where = f"task {task_id}" if task_id is not None else f"task #{index}"
+        if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
+            self.problem("not a task object with a 'data' field", shown, where, FIX_REPULL)
+            return
+        data = task["data"]
+        article_id = data.get("article_id")
+        if not isinstance(article_id, str):
+            self.problem(
+                "the task has no data.article_id, so it is not from this project's Label Studio tasks",
+                shown,
+                where,
+                "push the corpus with `khc ls push` and export that project; exports of other projects do not belong here",
+            )
+            return
+        where = f"{where} (article {article_id})"
+        if article_id not in self.texts:
+            self.problem(
+                f"article {article_id} is not in the corpus",
+                shown,
+                where,
+                "ingest the article first (khc ingest), or remove this export if it belongs to another corpus",
+            )
+            return
+        task_text = data.get("text")
+        if not isinstance(task_text, str):
+            self.problem("the task has no data.text", shown, where, FIX_REPULL)
+            return
+        if sha256_text(task_text) != self.hashes[article_id]:
+            if "\r" in task_text and sha256_text(task_text.replace("\r\n", "\n")) == self.hashes[article_id]:
+                self.counts["task_text_crlf"] += 1
+            else:
+                self.problem(
+                    "the article text was changed after it was annotated (the task's text hash "
+                    f"{sha256_text(task_text)[:12]}… is not the corpus hash {self.hashes[article_id][:12]}…)",
+                    shown,
+                    where,
+                    "restore the article text from git, or ingest the new text as a new article and re-annotate it",
+                )
+                return
+        context = {
+            "article_id": article_id,
+            "ls_project_id": ls_project if is_export else task.get("project"),
+            "ls_task_id": task_id,
+            "guideline_version": data.get("guideline_version"),
+            "labeling_config_sha256": data.get("labeling_config_sha256"),
+            "source": f"{shown}#{index}",
+        }
+        for annotation in task.get("annotations") or []:
+            self.read_annotation(annotation, context, shown, where)
+        for prediction in task.get("predictions") or []:
+            self.read_prediction(prediction, context, shown, where)
+
+    def read_annotation(self, annotation: dict, context: dict, shown: str, where: str) -> None:
+        annotation_id = annotation.get("id")
+        where = f"{where}, annotation {annotation_id}"
+        if annotation.get("was_cancelled"):
+            self.counts["cancelled_annotations"] += 1
+            self.report["cancelled"].append({"source": context["source"], "ls_annotation_id": annotation_id})
+            return
+        annotator = self.pseudonym(annotation.get("completed_by"), shown, where)
+        if annotator is None:
+            return
+        unit = {
+            **context,
+            "annotation_uid": f"ls-{context['ls_project_id']}-t{context['ls_task_id']}-a{annotation_id}",
+            "origin": "human",
+            "annotator": annotator,
+            "model_version": None,
+            "ground_truth": bool(annotation.get("ground_truth", False)),
+            "ls_annotation_id": annotation_id,
+            "ls_prediction_id": None,
+            "created_at": annotation.get("created_at"),
+            "updated_at": annotation.get("updated_at"),
+        }
+        self.read_result(unit, annotation.get("result"), shown, where)
+
+    def read_prediction(self, prediction: dict, context: dict, shown: str, where: str) -> None:
+        model_version = prediction.get("model_version")
+        where = f"{where}, prediction {prediction.get('id', '')}".rstrip()
+        if not isinstance(model_version, str) or not model_version:
+            self.problem(
+                "the prediction has no model_version",
+                shown,
+                where,
+                "give every pre-annotation a model_version naming the model (or pilot) and guideline version",
+            )
+            return
+        uid = f"model-{model_version}-{context['article_id']}"
+        unit = {
+            **context,
+            "annotation_uid": uid,
+            "origin": "model",
+            "annotator": f"model/{model_version}",
+            "model_version": model_version,
+            "ground_truth": False,
+            "ls_annotation_id": None,
+            "ls_prediction_id": prediction.get("id"),
+            "created_at": prediction.get("created_at"),
+            "updated_at": prediction.get("updated_at"),
+        }
+        # The same pre-annotation comes back in every export of a project it was pushed to:
+        # keep the first copy, and refuse two different labelings under one model_version.
+        fingerprint = json.dumps(_comparable(prediction.get("result")), sort_keys=True)
+        if uid in self.prediction_keys:
+            first_source, first_fingerprint = self.prediction_keys[uid]
+            if fingerprint != first_fingerprint:
+                self.problem(
+                    f"model_version {model_version!r} labels article {context['article_id']} differently here "
+                    f"than in {first_source}",
+                    shown,
+                    where,
+                    "give a changed pre-annotation a new model_version",
+                )
+            else:
+                self.counts["duplicate_prediction_copies"] += 1
+            return
+        self.prediction_keys[uid] = (context["source"], fingerprint)
+        self.read_result(unit, prediction.get("result"), shown, where)
+
+    def pseudonym(self, completed_by: object, shown: str, where: str) -> str | None:
+        if isinstance(completed_by, bool):  # bool is an int; never a user id
+            completed_by = None
+        if isinstance(completed_by, int):
+            return f"ls-user-{completed_by}"
+        if isinstance(completed_by, str) and PSEUDONYM.match(completed_by) and "@" not in completed_by:
+            return completed_by
+        if isinstance(completed_by, dict):
+            self.problem(
+                "the annotation carries user details (completed_by is an object, e.g. with an email); "
+                "annotator identities must be pseudonymised before anything is written under annotations/",
+                shown,
+                where,
+                "delete this file and export with `khc ls pull`, which replaces users with pseudonyms",
+            )
+            return None
+        self.problem(f"completed_by {completed_by!r} is not a user id or pseudonym", shown, where, FIX_REPULL)
+        return None
+
+    # -- one annotation's result list -------------------------------------------------
+    def read_result(self, unit: dict, result: object, shown: str, where: str) -> None:
+        if not isinstance(result, list):
+            self.problem("result is not a list", shown, where, FIX_REPULL)
+            return
+        text = self.texts[unit["article_id"]]
+        spans: dict[str, dict] = {}
+        evidence: dict[str, str] = {}
+        article: dict[str, list[str]] = {}
+        ok = True
+        for item in result:
+            if not isinstance(item, dict):
+                self.problem("a result item is not an object", shown, where, FIX_REPULL)
+                ok = False
+                continue
+            name, value, region = item.get("from_name"), item.get("value") or {}, item.get("id")
+            family = FAMILY_BY_NAME.get(name)
+            if family is None:
+                self.problem(
+                    f"label field {name!r} is not in schema v1 (fields: {', '.join(FAMILY_BY_NAME)})",
+                    shown,
+                    where,
+                    "this export comes from a project with another labeling config; "
+                    "use the config from `khc ls config` (khc ls push checks it)",
+                )
+                ok = False
+                continue
+            values = value.get("labels" if family is CLAIM_TYPE else "choices")
+            if not isinstance(values, list) or not values:
+                self.problem(f"{name} result has no {'labels' if family is CLAIM_TYPE else 'choices'}", shown, where, FIX_REPULL)
+                ok = False
+                continue
+            bad = [v for v in values if v not in family.names]
+            if bad:
+                self.problem(
+                    f"{name} value {bad[0]!r} is not in schema v1 (allowed: {', '.join(family.names)})",
+                    shown,
+                    f"{where}, region {region}",
+                    "relabel it in Label Studio with an allowed value, then pull again",
+                )
+                ok = False
+                continue
+            if family.kind != "multi_choice" and len(values) != 1:
+                self.problem(
+                    f"{name} has {len(values)} values {values}; the schema allows one",
+                    shown,
+                    f"{where}, region {region}",
+                    "keep one value (for two claims in one sentence, mark two spans)",
+                )
+                ok = False
+                continue
+            if family is CLAIM_TYPE:
+                span = self.read_span(unit, item, value, text, shown, f"{where}, region {region}")
+                if span is None:
+                    ok = False
+                elif region in spans:
+                    self.problem(f"two spans share the region id {region!r}", shown, where, FIX_REPULL)
+                    ok = False
+                else:
+                    spans[region] = {**span, CLAIM_TYPE.name: values[0]}
+            elif family is EVIDENCE:
+                if region in evidence:
+                    self.problem(f"region {region!r} has two evidence choices", shown, where, "keep one")
+                    ok = False
+                evidence[region] = values[0]
+            else:
+                if "start" in value or name in article:
+                    self.problem(f"{name} must be answered once per article, not per span", shown, where, FIX_REPULL)
+                    ok = False
+                article[name] = list(dict.fromkeys(values))
+        orphans = sorted(set(evidence) - set(spans), key=str)
+        if orphans:
+            self.problem(
+                f"evidence choices for regions {orphans} that have no claim span",
+                shown,
+                where,
+                "give the region a claim_type in Label Studio, or delete its evidence choice",
+            )
+            ok = False
+        if not ok:
+            return
+        seen_offsets: dict[tuple[int, int], str] = {}
+        for region, span in spans.items():
+            key = (span["start"], span["end"])
+            if key in seen_offsets:
+                self.problem(
+                    f"regions {seen_offsets[key]!r} and {region!r} mark the same text {key[0]}-{key[1]}",
+                    shown,
+                    where,
+                    "delete one of them in Label Studio (one claim type per span)",
+                )
+                return
+            seen_offsets[key] = region
+        for region, span in spans.items():
+            span_evidence = evidence.get(region)
+            if span_evidence is None:
+                self.counts["spans_without_evidence"] += 1
+            self.spans.append(
+                {"annotation_uid": unit["annotation_uid"], "region_id": region, **span, EVIDENCE.name: span_evidence}
+            )
+        for family in ARTICLE_FAMILIES:
+            answer = article.get(family.name)
+            if family.kind == "multi_choice":
+                unit[family.name] = sorted(answer or [], key=family.names.index)
+            else:
+                unit[family.name] = answer[0] if answer else None
+        self.units.append(unit)
+
+    def read_span(self, unit: dict, item: dict, value: dict, text: str, shown: str, where: str) -> dict | None:
+        start, end, span_text = value.get("start"), value.get("end"), value.get("text")
+        if not isinstance(start, int) or not isinstance(end, int) or isinstance(start, bool):
+            self.problem("the span has no integer start/end offsets", shown, where, FIX_REPULL)
+            return None
+        if not isinstance(span_text, str):
+            self.problem("the span has no text, so its offsets cannot be checked", shown, where, FIX_REPULL)
+            return None
+        try:
+            fixed_start, fixed_end, repair = locate_span(text, start, end, span_text)
+        except SpanMismatch as exc:
+            self.problem(
+                f"span offsets {start}-{end} do not match the article: {exc}",
+                shown,
+                where,
+                "fix or redraw the span in Label Studio and pull again; the build never guesses a span's place",
+            )
+            return None
+        if repair:
+            self.counts[f"span_repaired_{repair}"] += 1
+            self.report["repairs"].append(
+                {"source": unit["source"], "region_id": item.get("id"), "reason": repair,
+                 "from": [start, end], "to": [fixed_start, fixed_end]}
+            )
+        return {"start": fixed_start, "end": fixed_end, "text": text[fixed_start:fixed_end]}
+
+
+def _comparable(result: object) -> object:
+    """A prediction's labels without Label Studio's bookkeeping, to compare two copies."""
+    if not isinstance(result, list):
+        return result
+    keep = []
+    for item in result:
+        if isinstance(item, dict):
+            value = {k: v for k, v in (item.get("value") or {}).items() if k in {"start", "end", "labels", "choices"}}
+            keep.append([item.get("from_name"), value])
+    return sorted(keep, key=lambda x: json.dumps(x, sort_keys=True))
+
+
+UNIT_COLUMNS = [
+    "annotation_uid", "article_id", "origin", "annotator", "model_version", "ground_truth",
+    "ls_project_id", "ls_task_id", "ls_annotation_id", "ls_prediction_id", "guideline_version",
+    "labeling_config_sha256", "created_at", "updated_at",
+    *(f.name for f in ARTICLE_FAMILIES), "source",
+]
+SPAN_COLUMNS = ["annotation_uid", "region_id", "start", "end", "text", CLAIM_TYPE.name, EVIDENCE.name]
+
+
+def read_labels(project: Project, corpus: pd.DataFrame) -> Labels:
+    """Read every export and prediction file; raise KhcError listing every problem."""
+    exports, predictions = discover(project)
+    reader = _Reader(project, corpus)
+    loaded: list[tuple[Path, list, bool, int | None]] = []
+    newest_by_project: dict[int, Path] = {}
+    for path in exports:
+        shown = project.rel(path)
+        try:
+            tasks = _load_json(path, shown)
+        except KhcError as exc:
+            reader.problems.extend(exc.problems)
+            continue
+        ls_project = _project_of(tasks)
+        if ls_project is None:
+            reader.problem(
+                "tasks of several (or no) Label Studio projects in one snapshot",
+                shown,
+                "all tasks",
+                "keep one project per snapshot; `khc ls pull` writes them that way",
+            )
+            continue
+        newest_by_project[ls_project] = path  # files are sorted, so the last one is the newest
+        loaded.append((path, tasks, True, ls_project))
+    for path in predictions:
+        try:
+            loaded.append((path, _load_json(path, project.rel(path)), False, None))
+        except KhcError as exc:
+            reader.problems.extend(exc.problems)
+
+    used: list[Path] = []
+    superseded: list[str] = []
+    for path, tasks, is_export, ls_project in loaded:
+        if is_export and newest_by_project[ls_project] != path:
+            superseded.append(project.rel(path))
+            continue
+        used.append(path)
+        shown = project.rel(path)
+        for index, task in enumerate(progress(tasks, desc=f"reading {path.name}", unit="task")):
+            reader.read_task(task, index, shown, is_export, ls_project)
+    reader.counts["superseded_snapshots"] = len(superseded)
+    reader.report["superseded_snapshots"] = superseded
+
+    duplicates = Counter(u["annotation_uid"] for u in reader.units if u["origin"] == "human")
+    for uid, n in sorted(duplicates.items()):
+        if n > 1:
+            reader.problem(
+                f"annotation {uid} appears {n} times",
+                "annotations/exports",
+                uid,
+                "a snapshot must list each annotation once; export the project again with `khc ls pull`",
+            )
+    if reader.problems:
+        raise KhcError(reader.problems)
+
+    units = pd.DataFrame.from_records(reader.units, columns=UNIT_COLUMNS)
+    spans = pd.DataFrame.from_records(reader.spans, columns=SPAN_COLUMNS)
+    for column in ("ls_project_id", "ls_task_id", "ls_annotation_id", "ls_prediction_id"):
+        # Label Studio ids are integers, though some exports write them as strings.
+        units[column] = pd.to_numeric(units[column], errors="raise").astype("Int64")
+    units["ground_truth"] = units["ground_truth"].astype(bool)
+    spans[["start", "end"]] = spans[["start", "end"]].astype("int64")
+    reader.counts["annotations_read"] = int((units["origin"] == "human").sum())
+    reader.counts["predictions_read"] = int((units["origin"] == "model").sum())
+    reader.counts["spans_read"] = len(spans)
+    return Labels(units=units, spans=spans, counts=reader.counts, inputs=used, report=reader.report)

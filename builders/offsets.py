@@ -1,0 +1,69 @@
+"""Check a span's offsets against its text, and repair the known Label Studio offset bugs.
+
+Label Studio's text offsets can be off (a) after characters outside the Basic Multilingual
+Plane, because the browser counts UTF-16 code units where Python counts code points, and
+(b) after `\\r\\n`, when the text it showed had CRLF line ends that the corpus does not.
+A span is accepted only if its offsets reproduce its own `text`. If they don't, the
+candidates below are tried in order; the first that reproduces the text is a repair
+(counted by reason). If none does, the span's text must occur exactly once in the
+article; otherwise the span is an error, never silently shifted.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+Repair = Literal["utf16_offsets", "crlf_offsets", "unique_text_match"]
+
+
+def _utf16_to_codepoint(text: str, offset: int) -> int:
+    units = 0
+    for index, char in enumerate(text):
+        if units >= offset:
+            return index
+        units += 2 if ord(char) > 0xFFFF else 1
+    return len(text)
+
+
+def _crlf_to_lf(text: str, offset: int) -> int:
+    """Offset counted on the text with every \\n written as \\r\\n, mapped to the text itself."""
+    count = 0
+    for index, char in enumerate(text):
+        if count >= offset:
+            return index
+        count += 2 if char == "\n" else 1
+    return len(text)
+
+
+class SpanMismatch(ValueError):
+    pass
+
+
+def locate_span(text: str, start: int, end: int, span_text: str) -> tuple[int, int, Repair | None]:
+    """Return (start, end, repair) such that text[start:end] == span_text, or raise SpanMismatch."""
+    if 0 <= start < end <= len(text) and text[start:end] == span_text:
+        return start, end, None
+    wanted = span_text.replace("\r\n", "\n")
+    candidates: list[tuple[Repair, int, int]] = []
+    if any(ord(c) > 0xFFFF for c in text):
+        candidates.append(("utf16_offsets", _utf16_to_codepoint(text, start), _utf16_to_codepoint(text, end)))
+    if "\n" in text:
+        candidates.append(("crlf_offsets", _crlf_to_lf(text, start), _crlf_to_lf(text, end)))
+    for repair, s, e in candidates:
+        if text[s:e] == wanted:
+            return s, e, repair
+    if not wanted:
+        raise SpanMismatch("the span's text is empty")
+    first = text.find(wanted)
+    if first == -1:
+        raise SpanMismatch(f"its text {_clip(span_text)!r} does not occur in the article")
+    if text.find(wanted, first + 1) != -1:
+        raise SpanMismatch(
+            f"its offsets {start}-{end} do not reproduce its text {_clip(span_text)!r}, "
+            "which occurs more than once in the article, so the intended place is ambiguous"
+        )
+    return first, first + len(wanted), "unique_text_match"
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -1,0 +1,132 @@
+"""The project folder: where things live and the settings in `khc.toml`.
+
+`khc` finds the project like git finds a repository: the nearest folder at or above the
+working directory that holds `khc.toml` (or the folder given with `--root`).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from builders.errors import fail
+
+MARKER = "khc.toml"
+
+
+@dataclass(frozen=True)
+class SplitSettings:
+    seed: str = "khc-splits-v1"
+    ratios: dict[str, float] = field(
+        default_factory=lambda: {"train": 0.6, "validation": 0.2, "test": 0.2}
+    )
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    name: str = "ketamine-health-claims"
+    pretty_name: str = "Ketamine Health Claims"
+    splits: SplitSettings = field(default_factory=SplitSettings)
+
+    @property
+    def corpus_file(self) -> Path:
+        return self.root / "corpus" / "articles.jsonl"
+
+    @property
+    def sources_dir(self) -> Path:
+        return self.root / "corpus" / "sources"
+
+    @property
+    def split_file(self) -> Path:
+        return self.root / "corpus" / "splits.csv"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.root / "annotations" / "exports"
+
+    @property
+    def predictions_dir(self) -> Path:
+        return self.root / "annotations" / "predictions"
+
+    @property
+    def guidelines_file(self) -> Path:
+        return self.root / "annotations" / "guidelines.md"
+
+    @property
+    def labeling_config_file(self) -> Path:
+        return self.root / "annotations" / "labeling_config.xml"
+
+    @property
+    def datacard_file(self) -> Path:
+        return self.root / "datacard.md"
+
+    @property
+    def default_out(self) -> Path:
+        return self.root / "dist"
+
+    def rel(self, path: Path) -> str:
+        """A path as shown in messages and the manifest: relative to the project root."""
+        try:
+            return path.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return str(path)
+
+    def guideline_version(self) -> str:
+        return read_guideline_version(self.guidelines_file, self.rel(self.guidelines_file))
+
+
+_VERSION_LINE = re.compile(r"^Guideline version:\s*`?([0-9]+\.[0-9]+\.[0-9]+)`?\s*$", re.M)
+
+
+def read_guideline_version(path: Path, shown: str) -> str:
+    if not path.exists():
+        fail("the annotation guidelines are missing", file=shown, fix="restore it from git")
+    match = _VERSION_LINE.search(path.read_text(encoding="utf-8"))
+    if not match:
+        fail(
+            "no 'Guideline version: X.Y.Z' line",
+            file=shown,
+            fix="add the line near the top; bump it whenever a rule changes",
+        )
+    return match.group(1)
+
+
+def find_root(start: Path) -> Path:
+    start = start.resolve()
+    for folder in (start, *start.parents):
+        if (folder / MARKER).is_file():
+            return folder
+    fail(
+        f"no {MARKER} here or in any folder above",
+        file=str(start),
+        fix="run khc inside a ketamine-health-claims checkout, or pass --root DIR",
+    )
+
+
+def load_project(root: Path | None = None) -> Project:
+    root = find_root(root or Path.cwd()) if root is None else root.resolve()
+    marker = root / MARKER
+    if not marker.is_file():
+        fail(f"not a khc project: no {MARKER}", file=str(root), fix="pass the project folder to --root")
+    try:
+        settings = tomllib.loads(marker.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        fail(f"not valid TOML: {exc}", file=str(marker), fix="fix the syntax")
+    dataset = settings.get("dataset", {})
+    split = settings.get("splits", {})
+    ratios = split.get("ratios", SplitSettings().ratios)
+    if set(ratios) != {"train", "validation", "test"} or abs(sum(ratios.values()) - 1) > 1e-9:
+        fail(
+            "[splits] ratios must name train, validation and test and add up to 1",
+            file=str(marker),
+            fix="e.g. ratios = { train = 0.6, validation = 0.2, test = 0.2 }",
+        )
+    return Project(
+        root=root,
+        name=dataset.get("name", Project.name),
+        pretty_name=dataset.get("pretty_name", Project.pretty_name),
+        splits=SplitSettings(seed=split.get("seed", SplitSettings.seed), ratios=dict(ratios)),
+    )

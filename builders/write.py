@@ -1,0 +1,93 @@
+"""Write stage: the Hugging Face repo layout, written to a temporary folder and moved into
+place only when complete, so a failed build leaves the previous output untouched."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from builders.card import parquet_path
+
+# Fixed writer options: the same table gives the same bytes with the same pyarrow.
+PARQUET_OPTIONS = {"compression": "zstd", "compression_level": 9, "use_dictionary": True, "write_statistics": True}
+TOOLS = ("datasets", "pyarrow", "pandas", "huggingface_hub", "numpy", "label-studio-sdk")
+
+
+def write_parquet(table: pa.Table, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path, **PARQUET_OPTIONS)
+
+
+def write_tables(out: Path, tables: dict[str, dict[str, pa.Table]]) -> dict[str, int]:
+    rows = {}
+    for config, splits in tables.items():
+        for split, table in splits.items():
+            if not table.num_rows:  # see card.present_splits
+                continue
+            rel = parquet_path(config, split)
+            write_parquet(table, out / rel)
+            rows[rel] = table.num_rows
+    return rows
+
+
+def write_json(path: Path, value: object) -> None:
+    path.write_text(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def sha256_path(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def tool_versions() -> dict[str, str]:
+    versions = {"python": ".".join(map(str, sys.version_info[:3]))}
+    for name in ("ketamine-health-claims", *TOOLS):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def output_hashes(out: Path, rows: dict[str, int]) -> dict[str, dict]:
+    files = {}
+    for path in sorted(p for p in out.rglob("*") if p.is_file() and p.name != "manifest.json"):
+        rel = path.relative_to(out).as_posix()
+        files[rel] = {"sha256": sha256_path(path), "bytes": path.stat().st_size}
+        if rel in rows:
+            files[rel]["rows"] = rows[rel]
+    return files
+
+
+@contextmanager
+def staged_output(out: Path):
+    """Yield a temporary folder beside `out`; on success it replaces `out`, else it is removed."""
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    stage.chmod(0o755)  # mkdtemp makes it private; the output is meant to be shared
+    try:
+        yield stage
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    old = out.parent / f".{out.name}.old-{os.getpid()}"
+    if out.exists():
+        out.rename(old)
+    try:
+        stage.rename(out)
+    except BaseException:
+        if old.exists():
+            old.rename(out)
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
