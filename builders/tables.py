@@ -53,9 +53,14 @@ def to_arrow(config: str, frame: pd.DataFrame) -> pa.Table:
 
 
 def _plain(value):
-    """pandas' missing markers (NaN, NA) → None, so Arrow sees a null, not a float."""
-    if isinstance(value, (list, dict, str)):
+    """pandas' missing markers (NaN, NA; pandas 3 strings use NaN) → None, nested too,
+    so the Features encode a null rather than a float."""
+    if isinstance(value, str):
         return value
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
     return None if pd.isna(value) else value
 
 

@@ -1,0 +1,76 @@
+"""Shared test helpers: throwaway copies of the project, and running the real CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from builders.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures"
+PROJECT_FILES = ["khc.toml", "datacard.md", "corpus", "annotations/guidelines.md", "annotations/labeling_config.xml"]
+
+
+def copy_project(dest: Path, *, with_fixture_labels: bool = True) -> Path:
+    """A copy of this project's corpus and settings; with the fixture exports if asked."""
+    for rel in PROJECT_FILES:
+        src, dst = REPO / rel, dest / rel
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, dst)
+        else:
+            shutil.copyfile(src, dst)
+    if with_fixture_labels:
+        shutil.copytree(FIXTURES / "exports", dest / "annotations" / "exports")
+        shutil.copytree(FIXTURES / "predictions", dest / "annotations" / "predictions")
+    return dest
+
+
+@pytest.fixture
+def project_dir(tmp_path: Path) -> Path:
+    return copy_project(tmp_path / "project")
+
+
+def khc(*args: str, root: Path | None = None, capsys=None) -> tuple[int, str, str]:
+    """Run khc in-process; returns (exit code, stdout, stderr)."""
+    argv = (["--root", str(root)] if root else []) + list(args)
+    code = main(argv)
+    if capsys is None:
+        return code, "", ""
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def khc_process(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Run the installed `khc` console command as a user would."""
+    exe = Path(sys.executable).with_name("khc")
+    return subprocess.run([str(exe), *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def tree_digest(folder: Path) -> dict[str, str]:
+    """sha256 of every file below `folder`, by relative path."""
+    if not folder.exists():
+        return {}
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def load_export(path: Path) -> list:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def save_export(path: Path, tasks: list) -> None:
+    path.write_text(json.dumps(tasks, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+NEW_SNAPSHOT = "annotations/exports/project-7-20261101T120000.json"

@@ -1,0 +1,198 @@
+"""`khc build` on the fixture project: loadable output, known aggregation answers, determinism.
+
+The known answers are worked out by hand from tests/fixtures/make_exports.py.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from datasets import load_dataset
+
+from builders.features import FEATURES, SPLITS
+from builders.schema import FAMILIES
+from tests.conftest import copy_project, khc, tree_digest
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    root = copy_project(tmp_path_factory.mktemp("fixture") / "project")
+    assert khc("build", root=root)[0] == 0
+    return root
+
+
+def rows(built: Path, config: str) -> dict[str, list[dict]]:
+    ds = load_dataset(str(built / "dist"), config)
+    return {split: list(ds[split]) for split in ds}
+
+
+def card_yaml(built: Path) -> dict:
+    text = (built / "dist" / "README.md").read_text(encoding="utf-8")
+    return yaml.safe_load(text.split("---\n")[1])
+
+
+@pytest.mark.parametrize("config", ["claims", "articles", "annotations"])
+def test_configs_load_with_schema_classlabels_and_card_counts(built, config):
+    ds = load_dataset(str(built / "dist"), config)
+    assert list(ds) == list(SPLITS)
+    for family in FAMILIES:
+        if family.name in FEATURES[config]:
+            feature = ds["train"].features[family.name]
+            assert getattr(feature, "feature", feature).names == family.names
+    info = next(i for i in card_yaml(built)["dataset_info"] if i["config_name"] == config)
+    assert {s["name"]: s["num_examples"] for s in info["splits"]} == {s: len(ds[s]) for s in ds}
+    # The figures table in the card body says the same.
+    body = (built / "dist" / "README.md").read_text(encoding="utf-8")
+    line = next(l for l in body.splitlines() if l.startswith(f"| {config} |"))
+    assert line == f"| {config} | " + " | ".join(str(len(ds[s])) for s in SPLITS) + f" | {sum(len(ds[s]) for s in SPLITS)} |"
+
+
+def test_no_article_in_two_splits(built):
+    for config in ("claims", "articles", "annotations"):
+        seen: dict[str, str] = {}
+        for split, items in rows(built, config).items():
+            for row in items:
+                assert seen.setdefault(row["article_id"], split) == split, (config, row["article_id"])
+
+
+def test_splits_follow_the_committed_split_file(built):
+    recorded = dict(line.split(",") for line in (built / "corpus" / "splits.csv").read_text().split()[1:])
+    for split, items in rows(built, "articles").items():
+        assert {r["article_id"] for r in items} == {a for a, s in recorded.items() if s == split}
+
+
+def claims_by_article(built: Path) -> dict[str, list[dict]]:
+    ds = load_dataset(str(built / "dist"), "claims")
+    names = {f: ds["train"].features[f].names for f in ("claim_type", "evidence", "origin", "aggregation")}
+    found: dict[str, list[dict]] = {}
+    for split in ds:
+        for row in ds[split]:
+            for field, labels in names.items():
+                row[field] = None if row[field] is None else labels[row[field]]
+            found.setdefault(row["article_id"], []).append(row)
+    return found
+
+
+def test_human_majority_with_unmatched_span_and_ties(built):
+    claims = {c["text"][:40]: c for c in claims_by_article(built)["khc-000001"]}
+    assert len(claims) == 4  # S4 was marked by one annotator of three: unmatched, not a claim
+    background = claims["Attention deficit hyperactivity disorder"]
+    assert (background["claim_type"], background["evidence"], background["origin"]) == ("background", "none", "human")
+    assert background["aggregation"] == "human_majority" and background["n_marked"] == 3
+    study = claims["A recent study published in the Journal "]  # two of three used the long offsets
+    assert (study["claim_type"], study["evidence"]) == ("efficacy", "specific_unverifiable")
+    recommendation = claims["Talk to your healthcare provider about w"]
+    assert (recommendation["claim_type"], recommendation["n_marked"]) == ("recommendation", 2)
+    tie = claims["ketamine therapy appears to work quickly"]
+    assert tie["claim_type"] is None and tie["evidence"] == "none"
+    assert sorted(tie["annotators"]) == ["ann-a", "ann-b", "ann-c"]
+    report = json.loads((built / "dist" / "build_report.json").read_text())
+    assert report["unmatched_spans"][0]["spans"][0]["annotator"] == "ann-c"
+
+
+def test_ground_truth_outranks_other_humans(built):
+    claims = claims_by_article(built)["khc-000002"]
+    assert {(c["claim_type"], c["evidence"], c["aggregation"]) for c in claims} == {
+        ("mechanism", "none", "ground_truth"),
+        ("safety", "none", "ground_truth"),
+    }
+    assert all(c["annotators"] == ["ann-a"] for c in claims)
+
+
+def test_model_labels_decide_only_unannotated_articles(built):
+    claims = claims_by_article(built)
+    assert {(c["origin"], c["aggregation"]) for c in claims["khc-000003"]} == {("model", "model")}
+    assert {c["annotators"][0] for c in claims["khc-000003"]} == {"model/fixture-model-v1"}
+    # khc-000001 also has a prediction, but humans annotated it: no claim there is a model's.
+    assert {c["origin"] for c in claims["khc-000001"]} == {"human"}
+
+
+def test_evidence_tie_and_crlf_repair(built):
+    claims = {c["text"][:30]: c for c in claims_by_article(built)["khc-000004"]}
+    assert claims["Ketamine therapy works by bloc"]["evidence"] is None  # none vs vague_appeal
+    assert claims["Ketamine therapy involves the "]["claim_type"] == "procedure"
+    manifest = json.loads((built / "dist" / "manifest.json").read_text())
+    assert manifest["counts"]["span_repaired_crlf_offsets"] == 6
+    assert manifest["counts"]["evidence_ties"] == 1
+
+
+def test_article_level_aggregation(built):
+    ds = load_dataset(str(built / "dist"), "articles")
+    features = ds["train"].features
+    risk = features["risk_disclosures"].feature.names
+    by_id = {r["article_id"]: r for split in ds for r in ds[split]}
+    a1 = by_id["khc-000001"]
+    assert [risk[i] for i in a1["risk_disclosures"]] == ["medical_supervision", "evidence_limitations"]
+    assert features["harms_explained"].names[a1["harms_explained"]] == "not_satisfactory"
+    assert a1["evidence_explained"] is None  # not_satisfactory / satisfactory / not_applicable
+    a4 = by_id["khc-000004"]
+    assert [risk[i] for i in a4["risk_disclosures"]] == ["side_effects"]
+    assert [risk[i] for i in a4["risk_disclosures_undecided"]] == ["long_term_unknowns"]
+    a2 = by_id["khc-000002"]
+    assert features["aggregation"].names[a2["aggregation"]] == "ground_truth"
+    assert len(a2["risk_disclosures"]) == 5
+    assert all(r["labeled"] for r in by_id.values()) and by_id["khc-000002"]["n_claims"] == 2
+
+
+def test_annotations_config_keeps_every_raw_label(built):
+    ds = load_dataset(str(built / "dist"), "annotations")
+    origin = ds["train"].features["origin"].names
+    units = [r for split in ds for r in ds[split]]
+    humans = sorted((r["article_id"], r["annotator"]) for r in units if origin[r["origin"]] == "human")
+    assert len(humans) == 8  # nine in the export, one cancelled
+    assert ("khc-000001", "ann-d") not in humans
+    models = [r for r in units if origin[r["origin"]] == "model"]
+    assert {(r["article_id"], r["model_version"]) for r in models} == {
+        ("khc-000001", "fixture-model-v1"),
+        ("khc-000003", "fixture-model-v1"),
+    }
+    assert all(r["guideline_version"] == "1.0.0" for r in units)
+    a = next(r for r in units if r["ls_annotation_id"] == 1)
+    assert a["ls_task_id"] == 101 and a["ls_project_id"] == 7 and len(a["spans"]) == 4
+    assert a["source"].startswith("annotations/exports/project-7-20261101T120000.json#")
+
+
+def test_every_label_value_occurs_in_the_fixture_output(built):
+    """The fixture is meant to exercise every value: keep it that way when editing it."""
+    used: dict[str, set] = {f.name: set() for f in FAMILIES}
+    for config in ("claims", "articles"):
+        ds = load_dataset(str(built / "dist"), config)
+        for split in ds:
+            for row in ds[split]:
+                for family in FAMILIES:
+                    value = row.get(family.name)
+                    for v in value if isinstance(value, list) else [value]:
+                        if v is not None:
+                            used[family.name].add(family.names[v])
+    assert used == {f.name: set(f.names) for f in FAMILIES}
+
+
+def test_manifest_hashes_inputs_and_outputs(built):
+    manifest = json.loads((built / "dist" / "manifest.json").read_text())
+    digests = tree_digest(built / "dist")
+    assert {k: v["sha256"] for k, v in manifest["outputs"].items()} == {
+        k: v for k, v in digests.items() if k != "manifest.json"
+    }
+    assert "annotations/exports/project-7-20261101T120000.json" in manifest["inputs"]
+    assert "corpus/articles.jsonl" in manifest["inputs"]
+    assert manifest["outputs"]["claims/train-00000-of-00001.parquet"]["rows"] == 10
+    assert manifest["tools"]["pyarrow"] and manifest["guideline_version"] == "1.0.0"
+
+
+def test_two_builds_are_byte_identical(built, tmp_path):
+    assert khc("build", "--out", str(tmp_path / "again"), root=built)[0] == 0
+    assert tree_digest(tmp_path / "again") == tree_digest(built / "dist")
+
+
+def test_a_new_article_gets_a_split_and_old_ones_never_move(tmp_path, capsys):
+    root = copy_project(tmp_path / "p", with_fixture_labels=False)
+    before = (root / "corpus" / "splits.csv").read_text()
+    article = tmp_path / "new-article.txt"
+    article.write_text("Ketamine nasal spray is approved for treatment-resistant depression.\n", encoding="utf-8")
+    assert khc("ingest", str(article), root=root, capsys=capsys)[0] == 0
+    after = (root / "corpus" / "splits.csv").read_text()
+    assert after.startswith(before) and after.count("\n") == before.count("\n") + 1
+    assert after.splitlines()[-1].startswith("khc-000006,")
