@@ -6,9 +6,10 @@ Rules (the card and README repeat them):
    by majority. Only when no human has annotated the article do model labels
    (pre-annotations) decide, by the same majority rule. The winning tier sets `origin`.
 2. Span matching. Spans are taken in order of (start, end, annotation). A span joins the
-   first open cluster whose first span (its anchor) it overlaps with character IoU >= 0.5
-   (overlap / union) and which holds no span of the same annotation yet; otherwise it
-   starts a cluster. Every span in a cluster matches its anchor, so matches do not chain.
+   cluster whose first span (its anchor) it overlaps most, if that character IoU
+   (overlap / union) is at least 0.5 and the cluster holds no span of the same annotation
+   yet (ties: the earlier cluster); otherwise it starts a cluster. Every span in a cluster
+   matches its anchor, so matches do not chain.
 3. A cluster becomes a claim when more than half of the tier's annotators of the article
    marked it; its offsets are the most frequent among its spans (ties: earliest start,
    then shortest). Clusters below that are "unmatched": counted and listed in the build
@@ -58,14 +59,21 @@ def match_spans(spans: list[tuple[int, int, str]]) -> list[list[int]]:
     for i in order:
         start, end, uid = spans[i]
         open_clusters = [c for c in open_clusters if spans[clusters[c][0]][1] > start]
+        best, best_iou = None, MATCH_IOU
         for c in open_clusters:
             anchor = spans[clusters[c][0]]
-            if all(spans[j][2] != uid for j in clusters[c]) and iou(anchor[0], anchor[1], start, end) >= MATCH_IOU:
-                clusters[c].append(i)
-                break
-        else:
+            overlap = iou(anchor[0], anchor[1], start, end)
+            if (
+                overlap >= best_iou
+                and (best is None or overlap > best_iou)
+                and all(spans[j][2] != uid for j in clusters[c])
+            ):
+                best, best_iou = c, overlap
+        if best is None:
             clusters.append([i])
             open_clusters.append(len(clusters) - 1)
+        else:
+            clusters[best].append(i)
     return clusters
 
 
@@ -81,13 +89,13 @@ def plurality(values: list) -> tuple[object | None, bool]:
 
 def choose_tier(units: pd.DataFrame, counts: Counter, report: dict) -> pd.DataFrame:
     """The units that decide each article (rule 1), with `tier` set."""
-    tier = np.where(
-        (units["origin"] == "human") & units["ground_truth"], 0, np.where(units["origin"] == "human", 1, 2)
-    )
+    tier = np.where((units["origin"] == "human") & units["ground_truth"], 0, np.where(units["origin"] == "human", 1, 2))
     units = units.assign(tier=tier)
     best = units.groupby("article_id")["tier"].transform("min")
     chosen = units[units["tier"] == best]
-    truth = chosen[chosen["tier"] == 0].sort_values(["article_id", "updated_at", "ls_annotation_id"], na_position="first")
+    truth = chosen[chosen["tier"] == 0].sort_values(
+        ["article_id", "updated_at", "ls_annotation_id"], na_position="first"
+    )
     several = truth["article_id"].duplicated(keep="last")
     if several.any():
         counts["ground_truth_superseded"] += int(several.sum())
@@ -120,8 +128,20 @@ def aggregate(units: pd.DataFrame, spans: pd.DataFrame) -> Aggregated:
 
 
 CLAIM_COLUMNS = [
-    "claim_id", "article_id", "start", "end", "text", CLAIM_TYPE.name, EVIDENCE.name, "origin",
-    "aggregation", "n_annotators", "n_marked", "annotators", "source_annotations", "guideline_version",
+    "claim_id",
+    "article_id",
+    "start",
+    "end",
+    "text",
+    CLAIM_TYPE.name,
+    EVIDENCE.name,
+    "origin",
+    "aggregation",
+    "n_annotators",
+    "n_marked",
+    "annotators",
+    "source_annotations",
+    "guideline_version",
 ]
 
 
@@ -145,9 +165,20 @@ def _claims_of_article(article_id: str, group: pd.DataFrame, k: int, counts: Cou
         if 2 * len(members) <= k:
             counts["unmatched_spans"] += len(members)
             report["unmatched_spans"].append(
-                {"article_id": article_id, "marked_by": len(members), "annotators": k,
-                 "spans": [{"annotator": m.annotator, "start": m.start, "end": m.end,
-                            "claim_type": getattr(m, CLAIM_TYPE.name)} for m in members]}
+                {
+                    "article_id": article_id,
+                    "marked_by": len(members),
+                    "annotators": k,
+                    "spans": [
+                        {
+                            "annotator": m.annotator,
+                            "start": m.start,
+                            "end": m.end,
+                            "claim_type": getattr(m, CLAIM_TYPE.name),
+                        }
+                        for m in members
+                    ],
+                }
             )
             continue
         offsets = Counter((m.start, m.end) for m in members)
@@ -160,8 +191,13 @@ def _claims_of_article(article_id: str, group: pd.DataFrame, k: int, counts: Cou
             if tied:
                 counts[f"{family.name}_ties"] += 1
                 report["ties"].append(
-                    {"article_id": article_id, "start": start, "end": end, "label": family.name,
-                     "votes": {a: getattr(m, family.name) for a, m in sorted(who.items())}}
+                    {
+                        "article_id": article_id,
+                        "start": start,
+                        "end": end,
+                        "label": family.name,
+                        "votes": {a: getattr(m, family.name) for a, m in sorted(who.items())},
+                    }
                 )
             elif decided[family.name] is None:
                 counts[f"{family.name}_missing"] += 1
@@ -191,8 +227,16 @@ def _claims_of_article(article_id: str, group: pd.DataFrame, k: int, counts: Cou
 
 
 ARTICLE_LABEL_COLUMNS = [
-    "article_id", RISK_DISCLOSURES.name, f"{RISK_DISCLOSURES.name}_undecided", HARMS_EXPLAINED.name,
-    EVIDENCE_EXPLAINED.name, "origin", "aggregation", "n_annotators", "annotators", "guideline_version",
+    "article_id",
+    RISK_DISCLOSURES.name,
+    f"{RISK_DISCLOSURES.name}_undecided",
+    HARMS_EXPLAINED.name,
+    EVIDENCE_EXPLAINED.name,
+    "origin",
+    "aggregation",
+    "n_annotators",
+    "annotators",
+    "guideline_version",
 ]
 
 
@@ -209,7 +253,7 @@ def _article_labels(chosen: pd.DataFrame, claims: pd.DataFrame, counts: Counter,
             report["ties"].append({"article_id": article_id, "label": RISK_DISCLOSURES.name, "items": undecided})
         decided = {}
         for family in (HARMS_EXPLAINED, EVIDENCE_EXPLAINED):
-            answers = dict(zip(group["annotator"], group[family.name]))
+            answers = dict(zip(group["annotator"], group[family.name], strict=True))
             decided[family.name], tied = plurality(list(answers.values()))
             if tied:
                 counts[f"{family.name}_ties"] += 1

@@ -71,7 +71,9 @@ def build(project: Project, out: Path | None = None) -> BuildResult:
     with staged_output(out) as stage:
         rows = write_tables(stage, tables)
         (stage / "README.md").write_text(readme, encoding="utf-8")
-        write_json(stage / "build_report.json", {"counts": dict(sorted(counts.items())), **labels.report, **aggregated.report})
+        write_json(
+            stage / "build_report.json", {"counts": dict(sorted(counts.items())), **labels.report, **aggregated.report}
+        )
         write_json(
             stage / "manifest.json",
             {
@@ -102,4 +104,3 @@ def _input_files(project: Project) -> list[Path]:
         *sorted(project.predictions_dir.glob("*.json")),
     ]
     return sorted({p for p in files if p.is_file()}, key=lambda p: project.rel(p))
-

@@ -94,7 +94,7 @@ def _distribution(tables: dict[str, pa.Table], config: str, column: str) -> str:
     counts: dict[tuple[str, str], Counter] = {k: Counter() for k in keys}
     for split in SPLITS:
         table = tables[split]
-        for value, origin in zip(table.column(column).to_pylist(), table.column("origin").to_pylist()):
+        for value, origin in zip(table.column(column).to_pylist(), table.column("origin").to_pylist(), strict=True):
             if origin is None:
                 continue
             for v in value if isinstance(value, list) else [value]:
@@ -116,14 +116,20 @@ def figures(
     by_origin = Counter(origin_names[o] for o in annotations.column("origin").to_pylist())
     annotators = Counter(
         (origin_names[o], a)
-        for o, a in zip(annotations.column("origin").to_pylist(), annotations.column("annotator").to_pylist())
+        for o, a in zip(
+            annotations.column("origin").to_pylist(), annotations.column("annotator").to_pylist(), strict=True
+        )
     )
     n_human_annotators = sum(1 for (o, _a) in annotators if o == "human")
     model_versions = sorted({a for (o, a) in annotators if o == "model"})
     articles = pa.concat_tables(tables["articles"].values())
     claims = pa.concat_tables(tables["claims"].values())
     n_labeled = sum(articles.column("labeled").to_pylist())
-    per_article = [n for n, lab in zip(articles.column("n_claims").to_pylist(), articles.column("labeled").to_pylist()) if lab]
+    per_article = [
+        n
+        for n, lab in zip(articles.column("n_claims").to_pylist(), articles.column("labeled").to_pylist(), strict=True)
+        if lab
+    ]
     if by_origin["human"] == 0:
         status = (
             "**No human annotation has been collected yet.** Every label in this release is a "
@@ -148,9 +154,12 @@ def figures(
         "model_versions": ", ".join(f"`{m}`" for m in model_versions) or "none",
         "claims_per_article": (
             f"{min(per_article)}–{max(per_article)} (mean {sum(per_article) / len(per_article):.1f})"
-            if per_article else "not available (no labeled article)"
+            if per_article
+            else "not available (no labeled article)"
         ),
-        "rows_table": md_table(["config", *SPLITS, "total"], [[c, *rows[c].values(), sum(rows[c].values())] for c in CONFIGS])
+        "rows_table": md_table(
+            ["config", *SPLITS, "total"], [[c, *rows[c].values(), sum(rows[c].values())] for c in CONFIGS]
+        )
         + _absent_note(rows),
         "claim_type_table": _distribution(tables["claims"], "claims", "claim_type"),
         "evidence_table": _distribution(tables["claims"], "claims", "evidence"),
@@ -167,7 +176,8 @@ def _absent_note(rows: dict[str, dict[str, int]]) -> str:
     if not empty:
         return ""
     return (
-        "\n\nNot in this build, because they have no rows yet: " + ", ".join(empty)
+        "\n\nNot in this build, because they have no rows yet: "
+        + ", ".join(empty)
         + " (`datasets` cannot load an empty split)."
     )
 
@@ -178,7 +188,9 @@ def label_schema_markdown() -> str:
         unit = "claim span" if family in SPAN_FAMILIES else "article"
         kind = "multi-label" if family.kind == "multi_choice" else "one value"
         rows = [[f"`{v.name}`", v.meaning] for v in family.values]
-        parts.append(f"**`{family.name}`** ({unit}, {kind}): {family.question}\n\n" + md_table(["value", "meaning"], rows))
+        parts.append(
+            f"**`{family.name}`** ({unit}, {kind}): {family.question}\n\n" + md_table(["value", "meaning"], rows)
+        )
     return "\n\n".join(parts)
 
 

@@ -73,7 +73,9 @@ def clean_text(raw: str, title: str | None) -> tuple[str, list[dict], list[dict]
             removals.append({"rule": "whitespace_only_line_v1", "line": number, "text": repr(line)})
             line = ""
         elif line != line.rstrip():
-            removals.append({"rule": "trailing_whitespace_v1", "line": number, "text": repr(line[len(line.rstrip()):])})
+            removals.append(
+                {"rule": "trailing_whitespace_v1", "line": number, "text": repr(line[len(line.rstrip()) :])}
+            )
             line = line.rstrip()
         if title_key and stripped.casefold() == title_key:
             if title_seen:

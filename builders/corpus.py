@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from builders.cleaning import clean_text, detect_conditions
-from builders.errors import Problem, KhcError, fail
+from builders.errors import KhcError, Problem, fail
 from builders.project import Project
 from builders.splits import assign_new_articles
 
@@ -123,7 +123,7 @@ def write_records(project: Project, records: list[dict]) -> None:
 
 
 def next_article_id(records: list[dict]) -> str:
-    numbers = [int(r["article_id"][len(ID_PREFIX):]) for r in records]
+    numbers = [int(r["article_id"][len(ID_PREFIX) :]) for r in records]
     return f"{ID_PREFIX}{max(numbers, default=0) + 1:06d}"
 
 
@@ -212,7 +212,7 @@ def recheck_cleaning(project: Project, record: dict) -> str | None:
         return f"source file corpus/sources/{record['source_file']} is missing"
     if sha256_file(source) != record["source_sha256"]:
         return "the kept source file changed since ingest"
-    text, removals, flags = clean_text(read_source(source), record["title"])
+    text, removals, _flags = clean_text(read_source(source), record["title"])
     if text != record["text"] or removals != record["cleaning"]:
         return "re-cleaning the source gives a different text: a cleaning rule changed without a new name"
     return None

@@ -46,8 +46,11 @@ def check(project: Project) -> list[Problem]:
         missing = [f.name for f in FAMILIES if not _block(f.name).search(text)]
         if missing:
             problems.append(
-                Problem(f"no generated label table for {missing}", project.rel(guidelines),
-                        fix=f"add '<!-- schema:NAME -->' / '<!-- /schema:NAME -->' marker lines, then {FIX}")
+                Problem(
+                    f"no generated label table for {missing}",
+                    project.rel(guidelines),
+                    fix=f"add '<!-- schema:NAME -->' / '<!-- /schema:NAME -->' marker lines, then {FIX}",
+                )
             )
         elif render_guidelines(text) != text:
             problems.append(Problem("a label table differs from the schema", project.rel(guidelines), fix=FIX))

@@ -69,7 +69,9 @@ def _load_json(path: Path, shown: str) -> list:
             )
         )
     if not tasks:
-        raise KhcError(Problem("the export holds no tasks", shown, fix="delete the empty file, or export again after tasks exist"))
+        raise KhcError(
+            Problem("the export holds no tasks", shown, fix="delete the empty file, or export again after tasks exist")
+        )
     return tasks
 
 
@@ -83,8 +85,8 @@ class _Reader:
 
     def __init__(self, project: Project, corpus: pd.DataFrame):
         self.project = project
-        self.texts = dict(zip(corpus["article_id"], corpus["text"]))
-        self.hashes = dict(zip(corpus["article_id"], corpus["text_sha256"]))
+        self.texts = dict(zip(corpus["article_id"], corpus["text"], strict=True))
+        self.hashes = dict(zip(corpus["article_id"], corpus["text_sha256"], strict=True))
         self.units: list[dict] = []
         self.spans: list[dict] = []
         self.problems: list[Problem] = []
@@ -109,7 +111,7 @@ class _Reader:
                 "the task has no data.article_id, so it is not from this project's Label Studio tasks",
                 shown,
                 where,
-                "push the corpus with `khc ls push` and export that project; exports of other projects do not belong here",
+                "push the corpus with `khc ls push` and export that project; other projects' exports do not belong",
             )
             return
         where = f"{where} (article {article_id})"
@@ -265,7 +267,9 @@ class _Reader:
                 continue
             values = value.get("labels" if family is CLAIM_TYPE else "choices")
             if not isinstance(values, list) or not values:
-                self.problem(f"{name} result has no {'labels' if family is CLAIM_TYPE else 'choices'}", shown, where, FIX_REPULL)
+                self.problem(
+                    f"{name} result has no {'labels' if family is CLAIM_TYPE else 'choices'}", shown, where, FIX_REPULL
+                )
                 ok = False
                 continue
             bad = [v for v in values if v not in family.names]
@@ -365,8 +369,13 @@ class _Reader:
         if repair:
             self.counts[f"span_repaired_{repair}"] += 1
             self.report["repairs"].append(
-                {"source": unit["source"], "region_id": item.get("id"), "reason": repair,
-                 "from": [start, end], "to": [fixed_start, fixed_end]}
+                {
+                    "source": unit["source"],
+                    "region_id": item.get("id"),
+                    "reason": repair,
+                    "from": [start, end],
+                    "to": [fixed_start, fixed_end],
+                }
             )
         return {"start": fixed_start, "end": fixed_end, "text": text[fixed_start:fixed_end]}
 
@@ -384,10 +393,22 @@ def _comparable(result: object) -> object:
 
 
 UNIT_COLUMNS = [
-    "annotation_uid", "article_id", "origin", "annotator", "model_version", "ground_truth",
-    "ls_project_id", "ls_task_id", "ls_annotation_id", "ls_prediction_id", "guideline_version",
-    "labeling_config_sha256", "created_at", "updated_at",
-    *(f.name for f in ARTICLE_FAMILIES), "source",
+    "annotation_uid",
+    "article_id",
+    "origin",
+    "annotator",
+    "model_version",
+    "ground_truth",
+    "ls_project_id",
+    "ls_task_id",
+    "ls_annotation_id",
+    "ls_prediction_id",
+    "guideline_version",
+    "labeling_config_sha256",
+    "created_at",
+    "updated_at",
+    *(f.name for f in ARTICLE_FAMILIES),
+    "source",
 ]
 SPAN_COLUMNS = ["annotation_uid", "region_id", "start", "end", "text", CLAIM_TYPE.name, EVIDENCE.name]
 

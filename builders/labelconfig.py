@@ -13,9 +13,7 @@ _CHOICE_MODE = {"region_choice": "single-radio", "multi_choice": "multiple", "si
 
 
 def _options(family: Family, tag: str) -> list[str]:
-    return [
-        f"    <{tag} value={quoteattr(v.name)} hint={quoteattr(v.meaning)}/>" for v in family.values
-    ]
+    return [f"    <{tag} value={quoteattr(v.name)} hint={quoteattr(v.meaning)}/>" for v in family.values]
 
 
 def _control(family: Family) -> list[str]:

@@ -19,9 +19,7 @@ MARKER = "khc.toml"
 @dataclass(frozen=True)
 class SplitSettings:
     seed: str = "khc-splits-v1"
-    ratios: dict[str, float] = field(
-        default_factory=lambda: {"train": 0.6, "validation": 0.2, "test": 0.2}
-    )
+    ratios: dict[str, float] = field(default_factory=lambda: {"train": 0.6, "validation": 0.2, "test": 0.2})
 
 
 @dataclass(frozen=True)

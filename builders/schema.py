@@ -116,8 +116,7 @@ HARMS_EXPLAINED = Family(
     name="harms_explained",
     unit="article",
     kind="single_choice",
-    question="Does the article adequately explain the harms of the treatment? "
-    "(HealthNewsReview criterion 2)",
+    question="Does the article adequately explain the harms of the treatment? (HealthNewsReview criterion 2)",
     values=_CRITERION_VALUES,
 )
 

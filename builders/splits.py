@@ -13,7 +13,7 @@ import hashlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from builders.errors import Problem, KhcError
+from builders.errors import KhcError, Problem
 
 if TYPE_CHECKING:
     from builders.project import Project
@@ -30,13 +30,26 @@ def read_split_file(path: Path, shown: str) -> dict[str, str]:
     with path.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle))
     if not rows or rows[0] != HEADER:
-        raise KhcError(Problem("the first line must be 'article_id,split'", shown, "line 1", "restore the file from git"))
+        raise KhcError(
+            Problem("the first line must be 'article_id,split'", shown, "line 1", "restore the file from git")
+        )
     for number, row in enumerate(rows[1:], start=2):
         if len(row) != 2 or row[1] not in SPLIT_NAMES:
-            problems.append(Problem(f"expected 'article_id,split' with split one of {SPLIT_NAMES}, got {row}", shown, f"line {number}"))
+            problems.append(
+                Problem(
+                    f"expected 'article_id,split' with split one of {SPLIT_NAMES}, got {row}", shown, f"line {number}"
+                )
+            )
             continue
         if row[0] in assignments:
-            problems.append(Problem(f"{row[0]} is listed twice", shown, f"line {number}", "an article has one split; keep the first line"))
+            problems.append(
+                Problem(
+                    f"{row[0]} is listed twice",
+                    shown,
+                    f"line {number}",
+                    "an article has one split; keep the first line",
+                )
+            )
             continue
         assignments[row[0]] = row[1]
     if problems:
@@ -44,9 +57,7 @@ def read_split_file(path: Path, shown: str) -> dict[str, str]:
     return assignments
 
 
-def choose_splits(
-    existing: dict[str, str], new_ids: list[str], seed: str, ratios: dict[str, float]
-) -> dict[str, str]:
+def choose_splits(existing: dict[str, str], new_ids: list[str], seed: str, ratios: dict[str, float]) -> dict[str, str]:
     """Deterministic splits for `new_ids`, given the recorded ones (which never move)."""
     counts = {name: 0 for name in SPLIT_NAMES}
     for split in existing.values():

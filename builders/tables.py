@@ -36,10 +36,7 @@ def annotations_frame(labels: Labels) -> pd.DataFrame:
     units = labels.units.copy()
     span_fields = [c for c in SPAN_COLUMNS if c != "annotation_uid"]
     spans = labels.spans.sort_values(["annotation_uid", "start", "end", "region_id"])
-    nested = {
-        uid: group[span_fields].to_dict("records")
-        for uid, group in spans.groupby("annotation_uid", sort=False)
-    }
+    nested = {uid: group[span_fields].to_dict("records") for uid, group in spans.groupby("annotation_uid", sort=False)}
     units["spans"] = units["annotation_uid"].map(lambda uid: nested.get(uid, []))
     return units.sort_values(["article_id", "annotation_uid"], ignore_index=True)
 

@@ -122,7 +122,11 @@ def test_label_field_from_another_labeling_config(built_once, capsys):
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [("[]", "the export holds no tasks"), ('[{"id": 1,', "not valid JSON (line 1"), ('{"tasks": []}', "expected a list of tasks")],
+    [
+        ("[]", "the export holds no tasks"),
+        ('[{"id": 1,', "not valid JSON (line 1"),
+        ('{"tasks": []}', "expected a list of tasks"),
+    ],
 )
 def test_empty_or_malformed_export(built_once, capsys, content, message):
     root, before = built_once
@@ -161,7 +165,9 @@ def test_evidence_choice_without_its_span(built_once, capsys):
 
     def orphan(tasks):
         result = tasks[4]["annotations"][0]["result"]
-        tasks[4]["annotations"][0]["result"] = [r for r in result if not (r["id"] == "n1" and r["from_name"] == "claim_type")]
+        tasks[4]["annotations"][0]["result"] = [
+            r for r in result if not (r["id"] == "n1" and r["from_name"] == "claim_type")
+        ]
 
     edit_snapshot(root, orphan)
     err = failing_build(root, before, capsys)
@@ -183,15 +189,31 @@ def test_non_bmp_offsets_are_repaired_and_counted(project_dir, capsys, tmp_path)
     start = text.index(claim) + 1  # one more UTF-16 unit for the emoji before it
     snapshot = project_dir / NEW_SNAPSHOT
     tasks = load_export(snapshot)
-    tasks.append({
-        "id": 106, "project": 7,
-        "data": {"text": text, "article_id": "khc-000006"},
-        "annotations": [{"id": 10, "completed_by": 12, "ground_truth": False, "was_cancelled": False,
-                         "result": [{"id": "e1", "from_name": "claim_type", "to_name": "text", "type": "labels",
-                                     "value": {"start": start, "end": start + len(claim), "text": claim,
-                                               "labels": ["efficacy"]}}]}],
-        "predictions": [],
-    })
+    tasks.append(
+        {
+            "id": 106,
+            "project": 7,
+            "data": {"text": text, "article_id": "khc-000006"},
+            "annotations": [
+                {
+                    "id": 10,
+                    "completed_by": 12,
+                    "ground_truth": False,
+                    "was_cancelled": False,
+                    "result": [
+                        {
+                            "id": "e1",
+                            "from_name": "claim_type",
+                            "to_name": "text",
+                            "type": "labels",
+                            "value": {"start": start, "end": start + len(claim), "text": claim, "labels": ["efficacy"]},
+                        }
+                    ],
+                }
+            ],
+            "predictions": [],
+        }
+    )
     save_export(snapshot, tasks)
     code, out, err = khc("build", root=project_dir, capsys=capsys)
     assert code == 0, err

@@ -46,8 +46,11 @@ def test_configs_load_with_schema_classlabels_and_card_counts(built, config):
     assert {s["name"]: s["num_examples"] for s in info["splits"]} == {s: len(ds[s]) for s in ds}
     # The figures table in the card body says the same.
     body = (built / "dist" / "README.md").read_text(encoding="utf-8")
-    line = next(l for l in body.splitlines() if l.startswith(f"| {config} |"))
-    assert line == f"| {config} | " + " | ".join(str(len(ds[s])) for s in SPLITS) + f" | {sum(len(ds[s]) for s in SPLITS)} |"
+    line = next(row for row in body.splitlines() if row.startswith(f"| {config} |"))
+    assert (
+        line
+        == f"| {config} | " + " | ".join(str(len(ds[s])) for s in SPLITS) + f" | {sum(len(ds[s]) for s in SPLITS)} |"
+    )
 
 
 def test_no_article_in_two_splits(built):

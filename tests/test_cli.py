@@ -1,0 +1,34 @@
+"""The real `khc` command, as a user runs it."""
+
+from __future__ import annotations
+
+import pytest
+from datasets import load_dataset
+
+from tests.conftest import khc_process, tree_digest
+
+
+@pytest.mark.parametrize("args", [[], ["build"], ["ingest"], ["schema"], ["ls"], ["ls", "config"]])
+def test_every_command_explains_itself(args, tmp_path):
+    result = khc_process(*args, "--help", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "usage: khc" in result.stdout and len(result.stdout.splitlines()) > 4
+
+
+def test_build_end_to_end_with_the_real_cli(project_dir):
+    result = khc_process("build", cwd=project_dir / "annotations")  # found from a subfolder
+    assert result.returncode == 0, result.stderr
+    assert "claims/train-00000-of-00001.parquet: 10 rows" in result.stdout
+    assert "cancelled_annotations: 1" in result.stdout
+    ds = load_dataset(str(project_dir / "dist"), "claims")
+    assert sum(len(ds[s]) for s in ds) == 15
+
+
+def test_error_exit_code_and_message_on_stderr(project_dir):
+    (project_dir / "annotations" / "exports" / "project-8-20261103T000000.json").write_text("[]")
+    before = tree_digest(project_dir / "dist")
+    result = khc_process("build", cwd=project_dir)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "khc: error:" in result.stderr and "project-8-20261103T000000.json" in result.stderr
+    assert tree_digest(project_dir / "dist") == before
