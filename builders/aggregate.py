@@ -17,7 +17,8 @@ Rules (the card and README repeat them):
 4. Labels: the most frequent value among those who marked the span (claim_type,
    evidence) or answered (harms_explained, evidence_explained) wins; a tie for first place
    leaves the label null and is counted and listed. A risk-disclosure item is present when
-   more than half of the tier's annotators ticked it, undecided at exactly half.
+   more than half of the tier's annotators who answered the article-level questions ticked
+   it, undecided at exactly half.
 """
 
 from __future__ import annotations
@@ -245,9 +246,11 @@ def _article_labels(chosen: pd.DataFrame, claims: pd.DataFrame, counts: Counter,
     for article_id, group in chosen.groupby("article_id", sort=True):
         k = len(group)
         tier = int(group["tier"].iloc[0])
-        ticks = Counter(item for items in group[RISK_DISCLOSURES.name] for item in items)
-        present = [i for i in RISK_DISCLOSURES.names if 2 * ticks[i] > k]
-        undecided = [i for i in RISK_DISCLOSURES.names if 2 * ticks[i] == k]
+        checklists = [items for items in group[RISK_DISCLOSURES.name] if isinstance(items, list)]
+        answered = len(checklists)  # annotations that judged the article at all
+        ticks = Counter(item for items in checklists for item in items)
+        present = [i for i in RISK_DISCLOSURES.names if 2 * ticks[i] > answered]
+        undecided = [i for i in RISK_DISCLOSURES.names if answered and 2 * ticks[i] == answered]
         if undecided:
             counts["risk_items_undecided"] += len(undecided)
             report["ties"].append({"article_id": article_id, "label": RISK_DISCLOSURES.name, "items": undecided})

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from builders import derived
 from builders.aggregate import aggregate
+from builders.agreement import agreement
 from builders.card import card_data, figures, render_card
 from builders.corpus import load_corpus
 from builders.errors import KhcError, fail
@@ -52,6 +53,7 @@ def build(project: Project, out: Path | None = None) -> BuildResult:
     counts["articles"] = len(corpus)
     counts["new_split_assignments"] = len(new_assignments)
 
+    agreement_report = agreement(labels.units, labels.spans)
     config_sha = labeling_config_sha256()
     template = project.datacard_file
     if not template.exists():
@@ -60,7 +62,7 @@ def build(project: Project, out: Path | None = None) -> BuildResult:
         template.read_text(encoding="utf-8"),
         project.rel(template),
         card_data(project.name, project.pretty_name, tables),
-        figures(tables, counts, guideline_version, config_sha),
+        figures(tables, counts, guideline_version, config_sha, agreement_report),
     )
 
     # Everything is validated: record new articles' splits (deterministic, so a later
@@ -71,6 +73,7 @@ def build(project: Project, out: Path | None = None) -> BuildResult:
     with staged_output(out) as stage:
         rows = write_tables(stage, tables)
         (stage / "README.md").write_text(readme, encoding="utf-8")
+        write_json(stage / "agreement.json", agreement_report)
         write_json(
             stage / "build_report.json", {"counts": dict(sorted(counts.items())), **labels.report, **aggregated.report}
         )

@@ -108,7 +108,11 @@ def _distribution(tables: dict[str, pa.Table], config: str, column: str) -> str:
 
 
 def figures(
-    tables: dict[str, dict[str, pa.Table]], counts: Counter, guideline_version: str, config_sha: str
+    tables: dict[str, dict[str, pa.Table]],
+    counts: Counter,
+    guideline_version: str,
+    config_sha: str,
+    agreement_report: dict,
 ) -> dict[str, str]:
     rows = {c: {s: tables[c][s].num_rows for s in SPLITS} for c in CONFIGS}
     annotations = pa.concat_tables(tables["annotations"].values())
@@ -121,7 +125,7 @@ def figures(
         )
     )
     n_human_annotators = sum(1 for (o, _a) in annotators if o == "human")
-    model_versions = sorted({a for (o, a) in annotators if o == "model"})
+    model_versions = sorted({m for m in annotations.column("model_version").to_pylist() if m})
     articles = pa.concat_tables(tables["articles"].values())
     claims = pa.concat_tables(tables["claims"].values())
     n_labeled = sum(articles.column("labeled").to_pylist())
@@ -168,6 +172,17 @@ def figures(
         "evidence_explained_table": _distribution(tables["articles"], "articles", "evidence_explained"),
         "build_counts_table": md_table(["what", "count"], [[k, v] for k, v in sorted(counts.items()) if v]),
         "label_schema_tables": label_schema_markdown(),
+        "conditions_table": md_table(
+            ["condition", "articles"],
+            [
+                [c, n]
+                for c, n in sorted(
+                    Counter(c for cs in articles.column("conditions").to_pylist() for c in cs).items(),
+                    key=lambda cn: (-cn[1], cn[0]),
+                )
+            ],
+        ),
+        "agreement_table": agreement_markdown(agreement_report),
     }
 
 
@@ -180,6 +195,16 @@ def _absent_note(rows: dict[str, dict[str, int]]) -> str:
         + ", ".join(empty)
         + " (`datasets` cannot load an empty split)."
     )
+
+
+def agreement_markdown(report: dict) -> str:
+    """Krippendorff's alpha per label over all annotators, with units, or why not available."""
+    rows = []
+    for label, fig in report["krippendorff_alpha"].items():
+        shown = f"{fig['value']:.3f}" if fig["value"] is not None else f"not available: {fig['not_available']}"
+        rows.append([f"`{label}`", shown, fig["units"]])
+    who = ", ".join(f"`{a}`" for a in report["annotators"]) or "none"
+    return f"Annotators compared: {who}.\n\n" + md_table(["label", "Krippendorff's alpha", "units"], rows)
 
 
 def label_schema_markdown() -> str:

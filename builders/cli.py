@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
 from builders import __version__
-from builders.errors import KhcError
+from builders.errors import KhcError, Problem
 from builders.project import load_project
 
 DESCRIPTION = """\
@@ -23,6 +24,7 @@ EPILOG = """\
 typical use:
   khc build                 build dist/ from the committed corpus and annotations
   khc ingest article.html --url https://... --title "..."
+  khc preannotate annotations/pilot/pilot-v1.yaml
   khc ls config             print the Label Studio labeling config
 """
 
@@ -67,6 +69,56 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         print(f"  flagged {flag['rule']}: line {flag['line']} repeats line {flag['repeats_line']}")
     print(f"  conditions ({record['conditions_rule']}): {', '.join(record['conditions']) or 'none'}")
     return 0
+
+
+def _cmd_preannotate(args: argparse.Namespace) -> int:
+    from builders.preannotate import preannotate
+
+    project = load_project(args.root)
+    out = preannotate(project, Path(args.spec).resolve())
+    tasks = json.loads(out.read_text(encoding="utf-8"))
+    n_claims = sum(1 for t in tasks for r in t["predictions"][0]["result"] if r["from_name"] == "claim_type")
+    print(f"wrote {project.rel(out)}: {len(tasks)} articles, {n_claims} claim spans (origin = model)")
+    return 0
+
+
+def _cmd_agreement(args: argparse.Namespace) -> int:
+    from builders.agreement import agreement, disagreements, summary_table
+    from builders.corpus import load_corpus
+    from builders.exports import read_labels
+
+    project = load_project(args.root)
+    labels = read_labels(project, load_corpus(project))
+    chosen = [a.strip() for a in args.annotators.split(",")] if args.annotators else None
+    known = set(labels.units["annotator"])
+    unknown = sorted(set(chosen or []) - known)
+    if unknown:
+        raise KhcError(
+            Problem(
+                f"unknown annotators {unknown}", record="--annotators", fix=f"choose from: {', '.join(sorted(known))}"
+            )
+        )
+    report = agreement(labels.units, labels.spans, chosen)
+    print(f"annotators: {', '.join(report['annotators']) or 'none'}")
+    print(summary_table(report).to_string(index=False))
+    for pair in report["pairs"]:
+        matching = pair["span_matching"]
+        print(
+            f"pair {' + '.join(pair['annotators'])}: span matching exact {_fig(matching['exact'])}, "
+            f"overlap {_fig(matching['overlap'])}"
+        )
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        print(f"wrote {args.json}")
+    if args.disagreements:
+        table = disagreements(labels.units, labels.spans, chosen)
+        table.to_csv(args.disagreements, index=False)
+        print(f"wrote {args.disagreements}: {len(table)} units to adjudicate")
+    return 0
+
+
+def _fig(fig: dict) -> str:
+    return f"{fig['value']:.3f} ({fig['units']} spans)" if fig["value"] is not None else "not available"
 
 
 def _cmd_ls_config(args: argparse.Namespace) -> int:
@@ -125,6 +177,32 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--conditions", help="comma-separated conditions, instead of keyword detection")
     p.add_argument("--license-note", help="rights/licence note (default: publisher and licence not recorded)")
     p.set_defaults(func=_cmd_ingest)
+
+    p = sub.add_parser(
+        "preannotate",
+        help="turn a YAML pre-annotation spec into Label Studio predictions",
+        description="Read a YAML file of pre-annotations (per article: claims as [claim_type, evidence, "
+        "quote], and the article-level answers), find every quote in the corpus, check every value "
+        "against the schema, and write annotations/predictions/<model_version>.json. Pre-annotations "
+        "are model labels (origin = model) for annotators to correct, never human labels.",
+    )
+    p.add_argument("spec", help="the YAML spec, e.g. annotations/pilot/pilot-v1.yaml")
+    p.set_defaults(func=_cmd_preannotate)
+
+    p = sub.add_parser(
+        "agreement",
+        help="inter-annotator agreement and a disagreement list for adjudication",
+        description="Agreement between annotators (humans, and models as annotators) on the units they "
+        "share: span matching (exact and IoU >= 0.5), Krippendorff's alpha for claim_type (nominal), "
+        "evidence (ordinal, not_applicable left out), each risk-disclosure item and the two article "
+        "criteria, and Cohen's kappa for every pair, each with the number of units behind it. A figure "
+        "with fewer than two annotators on any unit is 'not available', never 1.0. The adjudicated "
+        "answer is the annotation flagged ground_truth in Label Studio.",
+    )
+    p.add_argument("--annotators", help="comma-separated pseudonyms (or model/VERSION); default: everyone")
+    p.add_argument("--json", help="also write the full report (all pairs) as JSON to this file")
+    p.add_argument("--disagreements", help="write the units the annotators disagree on as CSV to this file")
+    p.set_defaults(func=_cmd_agreement)
 
     p = sub.add_parser(
         "schema",

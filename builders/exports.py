@@ -340,10 +340,12 @@ class _Reader:
             self.spans.append(
                 {"annotation_uid": unit["annotation_uid"], "region_id": region, **span, EVIDENCE.name: span_evidence}
             )
+        # An annotation that answers no article-level question has not judged the article:
+        # its checklist is null (unanswered), not an empty list (nothing disclosed).
         for family in ARTICLE_FAMILIES:
             answer = article.get(family.name)
             if family.kind == "multi_choice":
-                unit[family.name] = sorted(answer or [], key=family.names.index)
+                unit[family.name] = sorted(answer or [], key=family.names.index) if article else None
             else:
                 unit[family.name] = answer[0] if answer else None
         self.units.append(unit)
