@@ -150,6 +150,9 @@ class _Reader:
         for annotation in task.get("annotations") or []:
             self.read_annotation(annotation, context, shown, where)
         for prediction in task.get("predictions") or []:
+            if not isinstance(prediction, dict):  # Label Studio's own export lists prediction ids only
+                self.counts["prediction_ids_without_content"] += 1
+                continue
             self.read_prediction(prediction, context, shown, where)
 
     def read_annotation(self, annotation: dict, context: dict, shown: str, where: str) -> None:

@@ -1,0 +1,167 @@
+"""`khc ls push`: the corpus and its pre-annotations into a Label Studio project.
+
+Creates the project with the labeling config generated from the schema and the guidelines
+as instructions, or checks that an existing project's config is the same (refusing with a
+diff if not). Imports one task per article the project does not hold yet, with
+`article_id`, `text_sha256` and the guideline version in the task data, and every
+pre-annotation as a Label Studio prediction with its `model_version`. Running it twice
+imports nothing twice.
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+import json
+from dataclasses import dataclass, field
+
+from builders.corpus import load_corpus, sha256_text
+from builders.errors import KhcError, Problem
+from builders.exports import discover
+from builders.labelconfig import labeling_config, labeling_config_sha256
+from builders.labelstudio import Connection
+from builders.project import Project
+
+
+@dataclass
+class PushResult:
+    project_id: int
+    created: bool
+    imported_tasks: int = 0
+    imported_predictions: int = 0
+    already_there: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def _normalised(config: str) -> list[str]:
+    return [line.strip() for line in config.strip().splitlines() if line.strip()]
+
+
+def instructions(project: Project) -> str:
+    """The guidelines as the project's instructions (shown as preformatted text)."""
+    text = project.guidelines_file.read_text(encoding="utf-8")
+    return f'<pre style="white-space: pre-wrap">{html.escape(text)}</pre>'
+
+
+def pre_annotations(project: Project) -> dict[str, list[dict]]:
+    """Predictions from annotations/predictions/*.json, by article_id."""
+    found: dict[str, list[dict]] = {}
+    for path in discover(project)[1]:
+        for task in json.loads(path.read_text(encoding="utf-8")):
+            for prediction in task.get("predictions") or []:
+                found.setdefault(task["data"]["article_id"], []).append(
+                    {
+                        "model_version": prediction["model_version"],
+                        "result": prediction["result"],
+                        "score": prediction.get("score"),
+                    }
+                )
+    return found
+
+
+def push(project: Project, conn: Connection, *, project_id: int | None = None, title: str | None = None) -> PushResult:
+    ls = conn.client
+    corpus = load_corpus(project)
+    config = labeling_config()
+    guideline_version = project.guideline_version()
+    created = False
+    if project_id is not None:
+        remote = conn.call(
+            f"looked up project {project_id}",
+            lambda: ls.projects.get(project_id),
+            not_found=f"there is no project {project_id} on Label Studio at {conn.url}",
+        )
+    else:
+        title = title or project.pretty_name
+        matches = [p for p in conn.call("listed projects", lambda: list(ls.projects.list())) if p.title == title]
+        if matches:
+            remote = matches[0]
+        else:
+            remote = conn.call(
+                "created the project",
+                lambda: ls.projects.create(
+                    title=title,
+                    label_config=config,
+                    expert_instruction=instructions(project),
+                    show_instruction=True,
+                    description=f"{project.name}: claim spans and risk disclosures",
+                ),
+            )
+            created = True
+    if _normalised(remote.label_config or "") != _normalised(config):
+        diff = "\n".join(
+            difflib.unified_diff(
+                _normalised(remote.label_config or ""),
+                _normalised(config),
+                "project config",
+                "schema v1 config",
+                lineterm="",
+                n=1,
+            )
+        )
+        raise KhcError(
+            Problem(
+                f"project {remote.id} on {conn.url} has a labeling config that differs from schema v1:\n{diff}",
+                fix="use a new project (--title), or set the project's config to `khc ls config` in Label Studio",
+            )
+        )
+    result = PushResult(project_id=remote.id, created=created)
+    if not created:
+        conn.call(
+            "updated the instructions", lambda: ls.projects.update(remote.id, expert_instruction=instructions(project))
+        )
+
+    existing: dict[str, tuple[int, str | None]] = {}
+    tasks = conn.call("listed the project's tasks", lambda: list(ls.tasks.list(project=remote.id, fields="all")))
+    for task in tasks:
+        data = task.data or {}
+        if isinstance(data.get("article_id"), str):
+            text = data.get("text")
+            existing[data["article_id"]] = (task.id, sha256_text(text) if isinstance(text, str) else None)
+    hashes = dict(zip(corpus["article_id"], corpus["text_sha256"], strict=True))
+    changed = sorted(a for a, (_tid, sha) in existing.items() if a in hashes and sha != hashes[a])
+    if changed:
+        raise KhcError(
+            Problem(
+                f"articles {changed} in project {remote.id} were pushed with another text than the corpus holds now",
+                fix="article texts are immutable: restore them from git, or ingest the new text as a new article",
+            )
+        )
+
+    predictions = pre_annotations(project)
+    have = {}
+    for p in conn.call("listed predictions", lambda: ls.predictions.list(project=remote.id)):
+        have.setdefault(p.task, set()).add(p.model_version)
+    for article_id, (task_id, _sha) in sorted(existing.items()):
+        for prediction in predictions.get(article_id, []):
+            if prediction["model_version"] not in have.get(task_id, set()):
+                conn.call(
+                    f"added a prediction to task {task_id}",
+                    lambda t=task_id, p=prediction: ls.predictions.create(
+                        task=t, result=p["result"], model_version=p["model_version"], score=p["score"]
+                    ),
+                )
+                result.imported_predictions += 1
+    result.already_there = len(existing)
+
+    new = []
+    for row in corpus.itertuples(index=False):
+        if row.article_id in existing:
+            continue
+        new.append(
+            {
+                "data": {
+                    "text": row.text,
+                    "article_id": row.article_id,
+                    "text_sha256": row.text_sha256,
+                    "guideline_version": guideline_version,
+                    "labeling_config_sha256": labeling_config_sha256(),
+                },
+                "predictions": predictions.get(row.article_id, []),
+            }
+        )
+    if new:
+        conn.call(f"imported {len(new)} tasks", lambda: ls.projects.import_tasks(remote.id, request=new))
+        result.imported_tasks = len(new)
+        result.imported_predictions += sum(len(t["predictions"]) for t in new)
+    return result
