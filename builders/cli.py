@@ -176,6 +176,7 @@ def _cmd_ls_serve(args: argparse.Namespace) -> int:
         str(args.port),
         "--data-dir",
         str(data_dir),
+        "--enable-legacy-api-token",  # so the access token works with label-studio-sdk as-is
     ]
     return subprocess.call(command)
 

@@ -5,10 +5,25 @@ from __future__ import annotations
 import pytest
 from datasets import load_dataset
 
-from tests.conftest import khc_process, tree_digest
+from tests.conftest import REPO, khc_process, tree_digest
 
 
-@pytest.mark.parametrize("args", [[], ["build"], ["ingest"], ["schema"], ["ls"], ["ls", "config"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["build"],
+        ["ingest"],
+        ["schema"],
+        ["preannotate"],
+        ["agreement"],
+        ["ls"],
+        ["ls", "config"],
+        ["ls", "push"],
+        ["ls", "pull"],
+        ["ls", "serve"],
+    ],
+)
 def test_every_command_explains_itself(args, tmp_path):
     result = khc_process(*args, "--help", cwd=tmp_path)
     assert result.returncode == 0
@@ -32,3 +47,20 @@ def test_error_exit_code_and_message_on_stderr(project_dir):
     assert result.stdout == ""
     assert "khc: error:" in result.stderr and "project-8-20261103T000000.json" in result.stderr
     assert tree_digest(project_dir / "dist") == before
+
+
+def test_serve_binds_label_studio_to_loopback_with_data_outside_the_repo(tmp_path, monkeypatch, capsys):
+    import subprocess
+
+    from tests.conftest import khc
+
+    started = []
+    monkeypatch.setattr(subprocess, "call", lambda command: started.append(command) or 0)
+    code, out, _ = khc(
+        "--root", str(REPO), "ls", "serve", "--port", "8099", "--data-dir", str(tmp_path / "ls"), capsys=capsys
+    )
+    assert code == 0 and "http://127.0.0.1:8099" in out
+    (command,) = started
+    assert command[1:3] == ["start", "--no-browser"]
+    assert command[command.index("--internal-host") + 1] == "127.0.0.1"
+    assert command[command.index("--data-dir") + 1] == str(tmp_path / "ls")
