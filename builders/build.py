@@ -19,6 +19,7 @@ from builders.corpus import load_corpus
 from builders.errors import KhcError, fail
 from builders.exports import read_labels
 from builders.labelconfig import labeling_config_sha256
+from builders.metadata import write_metadata
 from builders.project import MARKER, Project
 from builders.schema import SCHEMA_VERSION
 from builders.splits import append_assignments, choose_splits, read_split_file
@@ -34,7 +35,13 @@ class BuildResult:
     new_split_assignments: dict[str, str]
 
 
-def build(project: Project, out: Path | None = None) -> BuildResult:
+UNRELEASED = "0.0.0-dev"
+
+
+def build(
+    project: Project, out: Path | None = None, *, version: str = UNRELEASED, date: str | None = None
+) -> BuildResult:
+    """Build the dataset; `version` and `date` are set by `khc release` (else: unreleased)."""
     out = (out or project.default_out).resolve()
     problems = derived.check(project)
     if problems:
@@ -62,7 +69,7 @@ def build(project: Project, out: Path | None = None) -> BuildResult:
         template.read_text(encoding="utf-8"),
         project.rel(template),
         card_data(project.name, project.pretty_name, tables),
-        figures(tables, counts, guideline_version, config_sha, agreement_report),
+        {**figures(tables, counts, guideline_version, config_sha, agreement_report), "version": version},
     )
 
     # Everything is validated: record new articles' splits (deterministic, so a later
@@ -74,6 +81,7 @@ def build(project: Project, out: Path | None = None) -> BuildResult:
         rows = write_tables(stage, tables)
         (stage / "README.md").write_text(readme, encoding="utf-8")
         write_json(stage / "agreement.json", agreement_report)
+        write_metadata(stage, project, tables, version, date)
         write_json(
             stage / "build_report.json", {"counts": dict(sorted(counts.items())), **labels.report, **aggregated.report}
         )
@@ -81,6 +89,7 @@ def build(project: Project, out: Path | None = None) -> BuildResult:
             stage / "manifest.json",
             {
                 "dataset": project.name,
+                "version": version,
                 "schema_version": SCHEMA_VERSION,
                 "guideline_version": guideline_version,
                 "labeling_config_sha256": config_sha,

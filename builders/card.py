@@ -66,6 +66,7 @@ def card_data(project_name: str, pretty_name: str, tables: dict[str, dict[str, p
         language=["en"],
         license="other",
         license_name="publisher-rights-unknown",
+        license_link="LICENSE.md",
         task_categories=["text-classification", "token-classification"],
         task_ids=["multi-class-classification", "multi-label-classification"],
         size_categories=[size_category(max(n_claims, 1))],

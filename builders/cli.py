@@ -33,7 +33,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     from builders.build import build
 
     project = load_project(args.root)
-    result = build(project, Path(args.out) if args.out else None)
+    result = build(project, Path(args.out) if args.out else None, version=args.dataset_version, date=args.date)
     print(f"built {project.rel(result.out) if result.out.is_relative_to(project.root) else result.out}")
     for path, n in sorted(result.rows.items()):
         print(f"  {path}: {n} rows")
@@ -43,6 +43,51 @@ def _cmd_build(args: argparse.Namespace) -> int:
             print(f"  {key}: {value}")
     if result.new_split_assignments:
         print(f"assigned {len(result.new_split_assignments)} new articles to splits in corpus/splits.csv; commit it")
+    return 0
+
+
+def _cmd_release(args: argparse.Namespace) -> int:
+    from builders.release import release
+
+    project = load_project(args.root)
+    result = release(project, args.version, tag=args.tag)
+    print(f"released {result.version} from commit {result.commit[:12]}: {project.rel(result.record)}, CHANGELOG.md")
+    if args.tag:
+        print(f"committed the record and tagged v{result.version}; push with: git push --follow-tags")
+    else:
+        print(f"now run:\n  {result.tag_command}")
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from builders.release import verify
+
+    project = load_project(args.root)
+    differences = verify(project, args.version, Path(args.out) if args.out else None)
+    if differences:
+        print(f"release {args.version} does NOT verify:", file=sys.stderr)
+        for line in differences:
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    print(f"release {args.version} verifies: every output's content matches the record")
+    return 0
+
+
+def _cmd_publish(args: argparse.Namespace) -> int:
+    from builders.release import publish, publish_plan
+
+    project = load_project(args.root)
+    folder = Path(args.folder) if args.folder else project.default_out
+    repo_id = args.repo_id or project.repo_id
+    tag, files = publish_plan(project, args.version, folder)
+    if args.dry_run:
+        print(f"would upload to https://huggingface.co/datasets/{repo_id} and tag {tag}:")
+        for path, size, sha in files:
+            print(f"  {path}  {size} bytes  sha256 {sha}")
+        return 0
+    commit = publish(project, args.version, repo_id, folder)
+    print(f"published {args.version} to https://huggingface.co/datasets/{repo_id} (commit {commit[:12]}, tag {tag})")
+    print(f'load it with: load_dataset("{repo_id}", "claims", revision="{tag}")')
     return 0
 
 
@@ -227,7 +272,53 @@ def parser() -> argparse.ArgumentParser:
         "written unless everything validates; the old output is replaced only when the new one is complete.",
     )
     p.add_argument("--out", help="output folder (default: dist/ in the project)")
+    p.add_argument(
+        "--dataset-version",
+        default="0.0.0-dev",
+        help="version written into the card, manifest, CITATION.cff and Croissant (set by khc release)",
+    )
+    p.add_argument("--date", help="release date YYYY-MM-DD (set by khc release)")
     p.set_defaults(func=_cmd_build)
+
+    p = sub.add_parser(
+        "release",
+        help="build a version and write its release record (releases/VERSION.json) and CHANGELOG entry",
+        description="Refuse a dirty working tree, an existing version or one that does not increase; build "
+        "the dataset as VERSION; write releases/VERSION.json (git commit, input hashes, output content hashes, "
+        "figures, label changes since the previous release) and its CHANGELOG section; print the git commands "
+        "to commit and tag it (or run them with --tag).",
+    )
+    p.add_argument(
+        "version",
+        help="MAJOR.MINOR.PATCH (major: schema or split change; minor: new articles or labels; patch: corrections)",
+    )
+    p.add_argument("--tag", action="store_true", help="commit the record and create the git tag vVERSION")
+    p.set_defaults(func=_cmd_release)
+
+    p = sub.add_parser(
+        "verify",
+        help="rebuild a release from its recorded commit and check its content hashes",
+        description="Check out the release's recorded commit in a temporary git worktree, rebuild it with that "
+        "commit's code, and compare the content of every output (tables by rows and features, not Parquet "
+        "bytes) with the release record.",
+    )
+    p.add_argument("version")
+    p.add_argument("--out", help="keep the rebuilt folder here (e.g. dist/, before khc publish)")
+    p.set_defaults(func=_cmd_verify)
+
+    p = sub.add_parser(
+        "publish",
+        help="upload a verified release to the Hugging Face Hub and tag it",
+        description="Upload exactly the built folder to a Hugging Face dataset repo (huggingface_hub "
+        "upload_folder), then tag that commit vVERSION, so load_dataset(REPO, revision='vVERSION') pins data "
+        "and card together. Refuses a folder that does not verify against the release record, and a tag that "
+        "exists on the Hub. Needs a network and a token (HF_TOKEN or `hf auth login`); --dry-run needs neither.",
+    )
+    p.add_argument("version")
+    p.add_argument("--repo-id", help="ORG/NAME (default: repo_id in khc.toml)")
+    p.add_argument("--folder", help="the built folder (default: dist/)")
+    p.add_argument("--dry-run", action="store_true", help="list what would be uploaded and tagged; touch nothing")
+    p.set_defaults(func=_cmd_publish)
 
     p = sub.add_parser(
         "ingest",

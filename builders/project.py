@@ -27,6 +27,7 @@ class Project:
     root: Path
     name: str = "ketamine-health-claims"
     pretty_name: str = "Ketamine Health Claims"
+    repo_id: str = "ORG/ketamine-health-claims"
     splits: SplitSettings = field(default_factory=SplitSettings)
 
     @property
@@ -56,6 +57,10 @@ class Project:
     @property
     def labeling_config_file(self) -> Path:
         return self.root / "annotations" / "labeling_config.xml"
+
+    @property
+    def releases_dir(self) -> Path:
+        return self.root / "releases"
 
     @property
     def datacard_file(self) -> Path:
@@ -126,5 +131,6 @@ def load_project(root: Path | None = None) -> Project:
         root=root,
         name=dataset.get("name", Project.name),
         pretty_name=dataset.get("pretty_name", Project.pretty_name),
+        repo_id=dataset.get("repo_id", Project.repo_id),
         splits=SplitSettings(seed=split.get("seed", SplitSettings.seed), ratios=dict(ratios)),
     )
