@@ -15,13 +15,14 @@ reason, never 1.0. Every figure carries the number of units behind it.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from dataclasses import dataclass
 
 import krippendorff
+import numpy as np
 import pandas as pd
-from sklearn.metrics import cohen_kappa_score
 
 from builders.aggregate import iou, match_spans
 from builders.schema import (
@@ -52,65 +53,92 @@ def _figure(value: float | None, n_units: int, reason: str | None = None) -> dic
     return {"value": round(float(value), 4), "units": n_units}
 
 
-def shared(rows: pd.DataFrame) -> pd.DataFrame:
-    """Rows of units that at least two annotators gave a value for."""
-    counts = rows.groupby("unit")["annotator"].transform("nunique")
-    return rows[counts >= 2]
+def _table(units: Units, annotators: list[str]) -> dict[object, dict[str, object]]:
+    """unit → {annotator: value} for the chosen annotators."""
+    chosen = set(annotators)
+    table: dict[object, dict[str, object]] = {}
+    rows = units.rows
+    for unit, annotator, value in zip(
+        rows["unit"].tolist(), rows["annotator"].tolist(), rows["value"].tolist(), strict=True
+    ):
+        if annotator in chosen and value is not None and value == value:  # value == value: not NaN
+            table.setdefault(unit, {}).setdefault(annotator, value)
+    return table
 
 
-def alpha(units: Units, annotators: list[str]) -> dict:
-    rows = shared(units.rows[units.rows["annotator"].isin(annotators)])
-    n_units = rows["unit"].nunique()
-    if n_units == 0:
+def alpha(units: Units, annotators: list[str], table: dict | None = None) -> dict:
+    table = _table(units, annotators) if table is None else table
+    shared = {u: v for u, v in table.items() if len(v) >= 2}
+    if not shared:
         return _figure(None, 0, NOT_AVAILABLE_FEW)
-    if rows["value"].nunique() < 2:
-        return _figure(None, n_units, NOT_AVAILABLE_ONE_VALUE)
-    codes = {v: i for i, v in enumerate(sorted(rows["value"].unique()))}
-    matrix = rows.assign(code=rows["value"].map(codes)).pivot_table(
-        index="annotator", columns="unit", values="code", aggfunc="first"
-    )
-    data = matrix.to_numpy(dtype=float)
-    return _figure(krippendorff.alpha(reliability_data=data, level_of_measurement=units.level), n_units)
+    values = sorted({x for v in shared.values() for x in v.values()}, key=str)
+    if len(values) < 2:
+        return _figure(None, len(shared), NOT_AVAILABLE_ONE_VALUE)
+    codes = {v: i for i, v in enumerate(values)}
+    who = sorted({a for v in shared.values() for a in v})
+    data = np.full((len(who), len(shared)), np.nan)
+    for j, answers in enumerate(shared.values()):
+        for a, value in answers.items():
+            data[who.index(a), j] = codes[value]
+    return _figure(krippendorff.alpha(reliability_data=data, level_of_measurement=units.level), len(shared))
 
 
-def kappa(units: Units, a: str, b: str) -> dict:
-    rows = units.rows[units.rows["annotator"].isin([a, b])]
-    wide = rows.pivot_table(index="unit", columns="annotator", values="value", aggfunc="first").dropna()
-    if a not in wide or b not in wide or wide.empty:
+def kappa(units: Units, a: str, b: str, table: dict | None = None) -> dict:
+    table = _table(units, [a, b]) if table is None else table
+    pairs = [(v[a], v[b]) for v in table.values() if a in v and b in v]
+    if not pairs:
         return _figure(None, 0, NOT_AVAILABLE_FEW)
-    if len(set(wide[a]) | set(wide[b])) < 2:
-        return _figure(None, len(wide), NOT_AVAILABLE_ONE_VALUE)
+    left, right = zip(*pairs, strict=True)
+    if len(set(left) | set(right)) < 2:
+        return _figure(None, len(pairs), NOT_AVAILABLE_ONE_VALUE)
+    from sklearn.metrics import cohen_kappa_score  # imported here: it costs a second at start-up
+
     if units.level == "ordinal":  # ranks: linear weights credit near misses
-        value = cohen_kappa_score(wide[a].astype(int), wide[b].astype(int), weights="linear")
-    else:
-        value = cohen_kappa_score(wide[a].astype(str), wide[b].astype(str))
-    return _figure(value, len(wide))
+        value = cohen_kappa_score(np.array(left, dtype=int), np.array(right, dtype=int), weights="linear")
+    else:  # integer codes: scikit-learn is far slower on arrays of strings
+        codes = {v: i for i, v in enumerate(sorted(set(left) | set(right), key=str))}
+        value = cohen_kappa_score(np.array([codes[x] for x in left]), np.array([codes[x] for x in right]))
+    return _figure(value, len(pairs))
 
 
-def span_units(units: pd.DataFrame, spans: pd.DataFrame, annotators: list[str]) -> tuple[Units, Units, pd.DataFrame]:
-    """Match spans per article across `annotators`; units for claim_type and evidence."""
+def spans_by_article(units: pd.DataFrame, spans: pd.DataFrame, annotators: list[str]) -> dict[str, list[tuple]]:
+    """article_id → [(start, end, annotator, claim_type, evidence, text)], in span order.
+
+    One merge, then plain Python grouping: per-article pandas filtering costs far more."""
     chosen = units.loc[units["annotator"].isin(annotators), ["annotation_uid", "article_id", "annotator"]]
     joined = spans.merge(chosen, on="annotation_uid", how="inner").sort_values(
-        ["article_id", "start", "end", "annotation_uid"]
+        ["article_id", "start", "end", "annotator"], kind="stable"
     )
+    grouped: dict[str, list[tuple]] = {}
+    columns = [
+        joined[c].tolist() for c in ("article_id", "start", "end", "annotator", CLAIM_TYPE.name, EVIDENCE.name, "text")
+    ]
+    for article_id, *rest in zip(*columns, strict=True):
+        grouped.setdefault(article_id, []).append(tuple(rest))
+    return grouped
+
+
+def span_units(
+    units: pd.DataFrame, spans: pd.DataFrame, annotators: list[str], grouped: dict[str, list[tuple]] | None = None
+) -> tuple[Units, Units, list[dict]]:
+    """Match spans per article across `annotators`; units for claim_type and evidence."""
+    grouped = spans_by_article(units, spans, annotators) if grouped is None else grouped
     type_rows, evidence_rows, clusters_out = [], [], []
-    for article_id, group in joined.groupby("article_id", sort=True):
-        records = list(group.itertuples(index=False))
-        for cluster in match_spans([(r.start, r.end, r.annotator) for r in records]):
+    for article_id, records in grouped.items():
+        for cluster in match_spans([(r[0], r[1], r[2]) for r in records]):
             members = [records[i] for i in cluster]
-            anchor = members[0]
-            unit = f"{article_id}:{anchor.start}-{anchor.end}"
+            unit = f"{article_id}:{members[0][0]}-{members[0][1]}"
             clusters_out.append({"article_id": article_id, "unit": unit, "members": members})
-            for m in members:
-                type_rows.append((unit, m.annotator, getattr(m, CLAIM_TYPE.name)))
-                rank = evidence_rank(m.evidence) if isinstance(m.evidence, str) else None
+            for _start, _end, annotator, claim_type, evidence, _text in members:
+                type_rows.append((unit, annotator, claim_type))
+                rank = evidence_rank(evidence) if isinstance(evidence, str) else None
                 if rank is not None:
-                    evidence_rows.append((unit, m.annotator, rank))
+                    evidence_rows.append((unit, annotator, rank))
     columns = ["unit", "annotator", "value"]
     return (
         Units(CLAIM_TYPE.name, "nominal", pd.DataFrame(type_rows, columns=columns)),
         Units(EVIDENCE.name, "ordinal", pd.DataFrame(evidence_rows, columns=columns)),
-        pd.DataFrame(clusters_out),
+        clusters_out,
     )
 
 
@@ -135,52 +163,67 @@ def article_units(units: pd.DataFrame, annotators: list[str]) -> list[Units]:
     return out
 
 
-def span_matching(spans: pd.DataFrame, units: pd.DataFrame, a: str, b: str) -> dict:
-    """Share of the two annotators' spans (on articles both labelled) that match exactly / by overlap."""
-    chosen = units[units["annotator"].isin([a, b])]
-    both = chosen.groupby("article_id")["annotator"].nunique()
-    articles = set(both[both == 2].index)
-    joined = spans.merge(chosen[["annotation_uid", "article_id", "annotator"]], on="annotation_uid", how="inner")
-    joined = joined[joined["article_id"].isin(articles)]
-    total = len(joined)
-    if not articles or total == 0:
-        return {"exact": _figure(None, 0, NOT_AVAILABLE_FEW), "overlap": _figure(None, 0, NOT_AVAILABLE_FEW)}
-    exact = overlap = 0
-    for _article, group in joined.groupby("article_id"):
-        left = group[group["annotator"] == a][["start", "end"]].itertuples(index=False)
-        right = list(group[group["annotator"] == b][["start", "end"]].itertuples(index=False))
-        right_exact = {(r.start, r.end) for r in right}
+def span_matching(grouped: dict[str, list[tuple]], shared_articles: set[str], a: str, b: str) -> dict:
+    """Share of two annotators' spans, on the articles both annotated, that match exactly / by overlap."""
+    exact = overlap = total = 0
+    for article_id in shared_articles:
+        records = grouped.get(article_id, [])
+        left = [(r[0], r[1]) for r in records if r[2] == a]
+        right = sorted((r[0], r[1]) for r in records if r[2] == b)
+        total += len(left) + len(right)
+        if not left or not right:
+            continue
+        right_exact = set(right)
+        starts = [rs for rs, _ in right]
+        longest = max(re_ - rs for rs, re_ in right)
         taken: set[int] = set()
-        for span in left:
-            exact += (span.start, span.end) in right_exact
-            best = max(
-                ((iou(span.start, span.end, r.start, r.end), i) for i, r in enumerate(right) if i not in taken),
-                default=(0.0, -1),
-            )
-            if best[0] >= 0.5:
+        for start, end in left:
+            exact += (start, end) in right_exact
+            best, best_i = 0.0, -1
+            i = bisect.bisect_left(starts, end) - 1  # right spans that start before this one ends
+            while i >= 0 and starts[i] + longest > start:
+                if i not in taken:
+                    score = iou(start, end, *right[i])
+                    if score > best:
+                        best, best_i = score, i
+                i -= 1
+            if best >= 0.5:
                 overlap += 1
-                taken.add(best[1])
+                taken.add(best_i)
+    if total == 0:
+        return {"exact": _figure(None, 0, NOT_AVAILABLE_FEW), "overlap": _figure(None, 0, NOT_AVAILABLE_FEW)}
     # Matched spans count once for each side: a Dice-style share of all spans.
     return {"exact": _figure(2 * exact / total, total), "overlap": _figure(2 * overlap / total, total)}
 
 
-def agreement(units: pd.DataFrame, spans: pd.DataFrame, annotators: list[str] | None = None) -> dict:
-    """Agreement of `annotators` (default: everyone) as a JSON-ready dict."""
+def agreement(
+    units: pd.DataFrame, spans: pd.DataFrame, annotators: list[str] | None = None, *, pair_alpha: bool = False
+) -> dict:
+    """Agreement of `annotators` (default: everyone) as a JSON-ready dict. Alpha is given for the
+    whole set; per pair only with `pair_alpha` (kappa is the pairwise figure), since it costs a pass
+    over every unit for each pair."""
     everyone = sorted(units["annotator"].unique()) if len(units) else []
     annotators = sorted(annotators or everyone)
-    type_units, evidence_units, _ = span_units(units, spans, annotators)
+    grouped = spans_by_article(units, spans, annotators)
+    annotated = units.groupby("annotator")["article_id"].agg(set).to_dict() if len(units) else {}
+    type_units, evidence_units, _ = span_units(units, spans, annotators, grouped)
     all_units = [type_units, evidence_units, *article_units(units, annotators)]
-    overall = {u.label: alpha(u, annotators) for u in all_units}
+    tables = {u.label: _table(u, annotators) for u in all_units}
+    overall = {u.label: alpha(u, annotators, tables[u.label]) for u in all_units}
     pairs = []
     for a, b in itertools.combinations(annotators, 2):
-        pairs.append(
-            {
-                "annotators": [a, b],
-                "span_matching": span_matching(spans, units, a, b),
-                "krippendorff_alpha": {u.label: alpha(u, [a, b]) for u in all_units},
-                "cohen_kappa": {u.label: kappa(u, a, b) for u in all_units},
+        pair = {
+            "annotators": [a, b],
+            "span_matching": span_matching(grouped, annotated.get(a, set()) & annotated.get(b, set()), a, b),
+            "cohen_kappa": {u.label: kappa(u, a, b, tables[u.label]) for u in all_units},
+        }
+        if pair_alpha:
+            pair_tables = {
+                label: {unit: {k: v for k, v in answers.items() if k in (a, b)} for unit, answers in table.items()}
+                for label, table in tables.items()
             }
-        )
+            pair["krippendorff_alpha"] = {u.label: alpha(u, [a, b], pair_tables[u.label]) for u in all_units}
+        pairs.append(pair)
     return {
         "annotators": annotators,
         "krippendorff_alpha": overall,
@@ -197,18 +240,18 @@ def disagreements(units: pd.DataFrame, spans: pd.DataFrame, annotators: list[str
     per_article = units[units["annotator"].isin(annotators)].groupby("article_id")["annotator"].apply(sorted)
     rows = []
     _t, _e, clusters = span_units(units, spans, annotators)
-    for cluster in clusters.itertuples(index=False):
-        present = per_article[cluster.article_id]
+    for cluster in clusters:
+        present = per_article[cluster["article_id"]]
         if len(present) < 2:
             continue
-        labels = {m.annotator: f"{getattr(m, CLAIM_TYPE.name)}/{m.evidence}" for m in cluster.members}
+        members = cluster["members"]  # (start, end, annotator, claim_type, evidence, text)
+        labels = {m[2]: f"{m[3]}/{m[4]}" for m in members}
         if len(labels) < len(present) or len(set(labels.values())) > 1:
-            anchor = cluster.members[0]
             rows.append(
                 {
-                    "article_id": cluster.article_id,
-                    "unit": f"span {anchor.start}-{anchor.end}",
-                    "text": anchor.text[:80],
+                    "article_id": cluster["article_id"],
+                    "unit": f"span {members[0][0]}-{members[0][1]}",
+                    "text": members[0][5][:80],
                     "labels": "; ".join(f"{a}: {labels.get(a, '(no span)')}" for a in present),
                 }
             )

@@ -143,7 +143,7 @@ def _cmd_agreement(args: argparse.Namespace) -> int:
                 f"unknown annotators {unknown}", record="--annotators", fix=f"choose from: {', '.join(sorted(known))}"
             )
         )
-    report = agreement(labels.units, labels.spans, chosen)
+    report = agreement(labels.units, labels.spans, chosen, pair_alpha=True)
     print(f"annotators: {', '.join(report['annotators']) or 'none'}")
     print(summary_table(report).to_string(index=False))
     for pair in report["pairs"]:

@@ -92,7 +92,7 @@ class _Reader:
         self.problems: list[Problem] = []
         self.counts: Counter = Counter()
         self.report: dict[str, list] = {"repairs": [], "cancelled": []}
-        self.prediction_keys: dict[str, tuple[str, str]] = {}
+        self.prediction_keys: dict[str, tuple[str, object]] = {}
 
     def problem(self, what: str, file: str, record: str, fix: str | None = None) -> None:
         self.problems.append(Problem(what, file, record, fix))
@@ -205,10 +205,9 @@ class _Reader:
         }
         # The same pre-annotation comes back in every export of a project it was pushed to:
         # keep the first copy, and refuse two different labelings under one model_version.
-        fingerprint = json.dumps(_comparable(prediction.get("result")), sort_keys=True)
         if uid in self.prediction_keys:
-            first_source, first_fingerprint = self.prediction_keys[uid]
-            if fingerprint != first_fingerprint:
+            first_source, first_result = self.prediction_keys[uid]
+            if _comparable(prediction.get("result")) != _comparable(first_result):
                 self.problem(
                     f"model_version {model_version!r} labels article {context['article_id']} differently here "
                     f"than in {first_source}",
@@ -219,7 +218,7 @@ class _Reader:
             else:
                 self.counts["duplicate_prediction_copies"] += 1
             return
-        self.prediction_keys[uid] = (context["source"], fingerprint)
+        self.prediction_keys[uid] = (context["source"], prediction.get("result"))
         self.read_result(unit, prediction.get("result"), shown, where)
 
     def pseudonym(self, completed_by: object, shown: str, where: str) -> str | None:

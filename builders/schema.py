@@ -9,6 +9,7 @@ when any of them drifts from what is declared here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 SCHEMA_VERSION = "1"
@@ -35,7 +36,7 @@ class Family:
     values: tuple[Value, ...]
     ordinal: bool = False
 
-    @property
+    @cached_property
     def names(self) -> list[str]:
         return [v.name for v in self.values]
 

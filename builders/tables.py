@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pyarrow as pa
+from datasets import ClassLabel, List
 
 from builders.aggregate import ARTICLE_LABEL_COLUMNS, Aggregated
 from builders.exports import SPAN_COLUMNS, Labels
@@ -36,29 +37,43 @@ def annotations_frame(labels: Labels) -> pd.DataFrame:
     units = labels.units.copy()
     span_fields = [c for c in SPAN_COLUMNS if c != "annotation_uid"]
     spans = labels.spans.sort_values(["annotation_uid", "start", "end", "region_id"])
-    nested = {uid: group[span_fields].to_dict("records") for uid, group in spans.groupby("annotation_uid", sort=False)}
+    nested: dict[str, list[dict]] = {}
+    columns = [spans[c].astype(object).where(spans[c].notna(), None).tolist() for c in SPAN_COLUMNS]
+    for uid, *values in zip(*columns, strict=True):  # one pass; per-group pandas calls cost more
+        nested.setdefault(uid, []).append(dict(zip(span_fields, values, strict=True)))
     units["spans"] = units["annotation_uid"].map(lambda uid: nested.get(uid, []))
     return units.sort_values(["article_id", "annotation_uid"], ignore_index=True)
 
 
+def _encoder(feature):
+    """A function turning one column's Python values into what Arrow stores (ClassLabel → int)."""
+    if isinstance(feature, ClassLabel):
+        index = {name: i for i, name in enumerate(feature.names)}
+        return lambda v: None if v is None else index[v]
+    if isinstance(feature, List):
+        inner = _encoder(feature.feature)
+        return lambda v: None if v is None else [inner(x) for x in v]
+    if isinstance(feature, dict):
+        parts = {k: _encoder(f) for k, f in feature.items()}
+        return lambda v: None if v is None else {k: parts[k](v.get(k)) for k in parts}
+    return lambda v: v
+
+
 def to_arrow(config: str, frame: pd.DataFrame) -> pa.Table:
+    """Encode with the config's Features (same result as Features.encode_batch, column by
+    column, which is much faster) and build the table against its explicit Arrow schema."""
     features = FEATURES[config]
-    columns = list(features)
-    batch = {c: [_plain(v) for v in frame[c].tolist()] for c in columns} if len(frame) else {c: [] for c in columns}
-    encoded = features.encode_batch(batch) if len(frame) else batch
-    return pa.Table.from_pydict(encoded, schema=arrow_schema(config))
-
-
-def _plain(value):
-    """pandas' missing markers (NaN, NA; pandas 3 strings use NaN) → None, nested too,
-    so the Features encode a null rather than a float."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return None if pd.isna(value) else value
+    schema = arrow_schema(config)
+    arrays = []
+    for name, feature in features.items():
+        encode = _encoder(feature)
+        column = frame[name]
+        if isinstance(feature, (List, dict)):  # nested values were built in Python, with None for missing
+            values = [encode(v) for v in column.tolist()]
+        else:  # scalars: pandas' missing markers (NaN, NA) → None, in one vectorised step
+            values = [encode(v) for v in column.astype(object).where(column.notna(), None).tolist()]
+        arrays.append(pa.array(values, type=schema.field(name).type))
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 def split_tables(

@@ -1,0 +1,257 @@
+"""Generate a synthetic project folder on which `khc --root DIR build` runs unchanged.
+
+    python benchmarks/generate.py --articles 2000 --annotators 3 --out /tmp/khc-bench-2000
+
+Writes DIR/khc.toml, DIR/datacard.md, DIR/annotations/{guidelines.md,labeling_config.xml}
+(copied from this repository), DIR/corpus/articles.jsonl (N articles of 30–50 sentences,
+about 4–7 KB each, like the seed articles), and one Label Studio full-JSON export,
+DIR/annotations/exports/project-1-20260101T000000Z.json, with K human annotations per
+task (spans with per-region evidence choices, article-level choices), a model prediction
+on every task, about 3% cancelled annotations and 5% of tasks with a ground-truth flag.
+Annotators mostly agree, so aggregation and agreement see realistic overlap. Seeded: the
+same arguments give the same files. The text is random words, not health claims.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import shutil
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CLAIM_TYPES = [
+    "efficacy",
+    "mechanism",
+    "safety",
+    "comparative",
+    "procedure",
+    "regulatory",
+    "background",
+    "recommendation",
+]
+EVIDENCE = ["none", "anecdote", "vague_appeal", "specific_unverifiable", "verifiable_citation", "not_applicable"]
+RISKS = [
+    "side_effects",
+    "contraindications",
+    "misuse_potential",
+    "regulatory_status",
+    "medical_supervision",
+    "evidence_limitations",
+    "long_term_unknowns",
+]
+CRITERIA = ["satisfactory", "not_satisfactory", "not_applicable"]
+WORDS = (
+    "ketamine therapy infusion patients symptoms anxiety depression treatment research study clinic dose "
+    "brain receptor glutamate effects relief weeks hours doctor safety risk evidence trial approved "
+    "provider mood attention focus chronic pain results benefit long term side nausea dizziness"
+).split()
+
+
+def sentence(rng: random.Random) -> str:
+    words = [rng.choice(WORDS) for _ in range(rng.randint(12, 24))]
+    return " ".join(words).capitalize() + "."
+
+
+def article_text(rng: random.Random, index: int) -> str:
+    paragraphs = []
+    for _ in range(rng.randint(6, 9)):
+        paragraphs.append(" ".join(sentence(rng) for _ in range(rng.randint(4, 6))))
+    # A unique opening sentence keeps every text distinct (the corpus refuses duplicates).
+    return f"Synthetic article number {index}.\n" + "\n".join(paragraphs)
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for i, char in enumerate(text):
+        if char == ".":
+            while start < i and text[start] in " \n":
+                start += 1
+            spans.append((start, i))
+            start = i + 1
+    return spans
+
+
+def span_items(rng: random.Random, text: str, spans, prefix: str, base_labels: dict) -> list[dict]:
+    items = []
+    for n, (start, end) in enumerate(spans):
+        if rng.random() < 0.06:  # this annotator skips a claim the others marked
+            continue
+        if rng.random() < 0.10:  # boundary disagreement: drop a few trailing words
+            end = max(start + 5, text.rfind(" ", start, end - 1))
+        claim, evidence = base_labels[(start, spans[n][1])]
+        if rng.random() < 0.15:
+            claim = rng.choice(CLAIM_TYPES)
+        if rng.random() < 0.20:
+            evidence = rng.choice(EVIDENCE)
+        value = {"start": start, "end": end, "text": text[start:end]}
+        rid = f"{prefix}{n}"
+        items.append(
+            {
+                "id": rid,
+                "from_name": "claim_type",
+                "to_name": "text",
+                "type": "labels",
+                "origin": "manual",
+                "value": {**value, "labels": [claim]},
+            }
+        )
+        items.append(
+            {
+                "id": rid,
+                "from_name": "evidence",
+                "to_name": "text",
+                "type": "choices",
+                "origin": "manual",
+                "value": {**value, "choices": [evidence]},
+            }
+        )
+    return items
+
+
+def article_items(rng: random.Random, prefix: str, base: dict) -> list[dict]:
+    risks = [r for r in base["risks"] if rng.random() > 0.1] + [r for r in RISKS if rng.random() < 0.05]
+    ticked = sorted(set(risks), key=RISKS.index)
+    # Label Studio leaves out a checklist with nothing ticked rather than exporting it empty.
+    checklist = (
+        [
+            {
+                "id": f"{prefix}r",
+                "from_name": "risk_disclosures",
+                "to_name": "text",
+                "type": "choices",
+                "value": {"choices": ticked},
+            }
+        ]
+        if ticked
+        else []
+    )
+    return [
+        *checklist,
+        {
+            "id": f"{prefix}h",
+            "from_name": "harms_explained",
+            "to_name": "text",
+            "type": "choices",
+            "value": {"choices": [base["harms"] if rng.random() > 0.2 else rng.choice(CRITERIA)]},
+        },
+        {
+            "id": f"{prefix}e",
+            "from_name": "evidence_explained",
+            "to_name": "text",
+            "type": "choices",
+            "value": {"choices": [base["evidence"] if rng.random() > 0.2 else rng.choice(CRITERIA)]},
+        },
+    ]
+
+
+def generate(n_articles: int, n_annotators: int, out: Path, seed: int = 1) -> None:
+    rng = random.Random(seed)
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "corpus").mkdir(parents=True)
+    (out / "annotations" / "exports").mkdir(parents=True)
+    for rel in ("khc.toml", "datacard.md", "annotations/guidelines.md", "annotations/labeling_config.xml"):
+        shutil.copyfile(REPO / rel, out / rel)
+    guideline = "1.1.0"
+    tasks = []
+    annotation_id = 0
+    with (out / "corpus" / "articles.jsonl").open("w", encoding="utf-8") as corpus:
+        for i in range(1, n_articles + 1):
+            article_id = f"khc-{i:06d}"
+            text = article_text(rng, i)
+            digest = hashlib.sha256(text.encode()).hexdigest()
+            corpus.write(
+                json.dumps(
+                    {
+                        "article_id": article_id,
+                        "title": None,
+                        "text": text,
+                        "text_sha256": digest,
+                        "source_file": f"synthetic-{i}.txt",
+                        "source_sha256": digest,
+                        "url": None,
+                        "publisher": None,
+                        "published": None,
+                        "retrieved": None,
+                        "conditions": ["anxiety"],
+                        "conditions_rule": "given",
+                        "license_note": "synthetic benchmark text",
+                        "cleaning": [],
+                        "flags": [],
+                    }
+                )
+                + "\n"
+            )
+            claims = [s for s in sentence_spans(text) if rng.random() < 0.7]
+            base_labels = {s: (rng.choice(CLAIM_TYPES), rng.choice(EVIDENCE)) for s in claims}
+            base = {
+                "risks": [r for r in RISKS if rng.random() < 0.4],
+                "harms": rng.choice(CRITERIA),
+                "evidence": rng.choice(CRITERIA),
+            }
+            annotations = []
+            truth = rng.random() < 0.05
+            for k in range(n_annotators):
+                annotation_id += 1
+                cancelled = rng.random() < 0.03
+                result = (
+                    []
+                    if cancelled
+                    else [*span_items(rng, text, claims, f"a{k}-", base_labels), *article_items(rng, f"a{k}-", base)]
+                )
+                annotations.append(
+                    {
+                        "id": annotation_id,
+                        "completed_by": f"ann-{k + 1:03d}",
+                        "result": result,
+                        "was_cancelled": cancelled,
+                        "ground_truth": truth and k == 0 and not cancelled,
+                        "created_at": "2026-01-01T00:00:00Z",
+                        "updated_at": "2026-01-01T00:00:00Z",
+                        "lead_time": 60.0,
+                        "task": i,
+                        "project": 1,
+                    }
+                )
+            prediction = {
+                "id": i,
+                "model_version": "bench-model-v1",
+                "score": None,
+                "result": [*span_items(rng, text, claims, "p-", base_labels), *article_items(rng, "p-", base)],
+            }
+            tasks.append(
+                {
+                    "id": i,
+                    "project": 1,
+                    "annotations": annotations,
+                    "predictions": [prediction],
+                    "data": {
+                        "text": text,
+                        "article_id": article_id,
+                        "text_sha256": digest,
+                        "guideline_version": guideline,
+                    },
+                    "created_at": "2026-01-01T00:00:00Z",
+                    "updated_at": "2026-01-01T00:00:00Z",
+                }
+            )
+    with (out / "annotations" / "exports" / "project-1-20260101T000000Z.json").open("w", encoding="utf-8") as handle:
+        json.dump(tasks, handle)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--articles", type=int, required=True, help="number of articles (tasks)")
+    parser.add_argument("--annotators", type=int, default=3, help="human annotations per task (default 3)")
+    parser.add_argument("--out", type=Path, required=True, help="project folder to (re)create")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    generate(args.articles, args.annotators, args.out, args.seed)
+    print(f"wrote {args.out}: {args.articles} articles, {args.annotators} annotators per task")
+
+
+if __name__ == "__main__":
+    main()
