@@ -20,6 +20,7 @@ from builders.errors import KhcError, fail
 from builders.exports import read_labels
 from builders.labelconfig import labeling_config_sha256
 from builders.metadata import write_metadata
+from builders.progress import note
 from builders.project import MARKER, Project
 from builders.schema import SCHEMA_VERSION
 from builders.splits import append_assignments, choose_splits, read_split_file
@@ -50,7 +51,9 @@ def build(
     corpus = load_corpus(project)
     if corpus.empty:
         fail("the corpus is empty", file=project.rel(project.corpus_file), fix="add articles with `khc ingest FILE`")
+    note(f"{len(corpus)} articles in the corpus; reading the Label Studio exports")
     labels = read_labels(project, corpus)
+    note(f"read {len(labels.units)} annotations and {len(labels.spans)} spans; aggregating")
     aggregated = aggregate(labels.units, labels.spans)
 
     existing = read_split_file(project.split_file, project.rel(project.split_file))
@@ -60,6 +63,7 @@ def build(
     counts["articles"] = len(corpus)
     counts["new_split_assignments"] = len(new_assignments)
 
+    note(f"{len(aggregated.claims)} claims; computing agreement and writing the tables")
     agreement_report = agreement(labels.units, labels.spans)
     config_sha = labeling_config_sha256()
     template = project.datacard_file

@@ -17,9 +17,11 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import ijson
 import pandas as pd
 
 from builders.corpus import sha256_text
@@ -50,34 +52,41 @@ def discover(project: Project) -> tuple[list[Path], list[Path]]:
     return exports, predictions
 
 
-def _load_json(path: Path, shown: str) -> list:
-    try:
-        with path.open(encoding="utf-8") as handle:
-            tasks = json.load(handle)
-    except json.JSONDecodeError as exc:
-        raise KhcError(
-            Problem(f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})", shown, fix=FIX_REPULL)
-        ) from None
-    except UnicodeDecodeError as exc:
-        raise KhcError(Problem(f"not UTF-8 ({exc})", shown, fix=FIX_REPULL)) from None
-    if not isinstance(tasks, list):
-        raise KhcError(
-            Problem(
-                "not a Label Studio JSON export: expected a list of tasks",
-                shown,
-                fix="export with Label Studio's 'JSON' format (not JSON-MIN or CSV), or use `khc ls pull`",
+def iter_tasks(path: Path, shown: str) -> Iterator[object]:
+    """The tasks of one Label Studio JSON file, streamed one at a time (ijson), so memory
+    holds one task, not the whole export. Raises KhcError for a file that is not a
+    non-empty JSON list."""
+    with path.open("rb") as handle:
+        head = handle.read(4096).lstrip()
+        if head.startswith(b"\xef\xbb\xbf"):
+            head = head[3:].lstrip()
+        if head[:1] != b"[":
+            raise KhcError(
+                Problem(
+                    "not a Label Studio JSON export: expected a list of tasks",
+                    shown,
+                    fix="export with Label Studio's 'JSON' format (not JSON-MIN or CSV), or use `khc ls pull`",
+                )
             )
-        )
-    if not tasks:
+        handle.seek(0)
+        count = 0
+        try:
+            for task in ijson.items(handle, "item", use_float=True):
+                count += 1
+                yield task
+        except ijson.JSONError as exc:
+            raise KhcError(Problem(f"not valid JSON after task #{count} ({exc})", shown, fix=FIX_REPULL)) from None
+    if count == 0:
         raise KhcError(
             Problem("the export holds no tasks", shown, fix="delete the empty file, or export again after tasks exist")
         )
-    return tasks
 
 
-def _project_of(tasks: list) -> int | None:
-    ids = {t.get("project") for t in tasks if isinstance(t, dict)}
-    return ids.pop() if len(ids) == 1 else None
+def first_project(path: Path, shown: str) -> int | None:
+    """The Label Studio project of a snapshot, from its first task (the rest is checked while reading)."""
+    for task in iter_tasks(path, shown):
+        return task.get("project") if isinstance(task, dict) else None
+    return None
 
 
 class _Reader:
@@ -339,8 +348,17 @@ class _Reader:
             span_evidence = evidence.get(region)
             if span_evidence is None:
                 self.counts["spans_without_evidence"] += 1
+            # A tuple in SPAN_COLUMNS order: a million spans as dicts cost several hundred MB more.
             self.spans.append(
-                {"annotation_uid": unit["annotation_uid"], "region_id": region, **span, EVIDENCE.name: span_evidence}
+                (
+                    unit["annotation_uid"],
+                    region,
+                    span["start"],
+                    span["end"],
+                    span["text"],
+                    span[CLAIM_TYPE.name],
+                    span_evidence,
+                )
             )
         # An annotation that answers no article-level question has not judged the article:
         # its checklist is null (unanswered), not an empty list (nothing disclosed).
@@ -421,42 +439,49 @@ def read_labels(project: Project, corpus: pd.DataFrame) -> Labels:
     """Read every export and prediction file; raise KhcError listing every problem."""
     exports, predictions = discover(project)
     reader = _Reader(project, corpus)
-    loaded: list[tuple[Path, list, bool, int | None]] = []
     newest_by_project: dict[int, Path] = {}
+    snapshots: list[tuple[Path, int]] = []
     for path in exports:
         shown = project.rel(path)
         try:
-            tasks = _load_json(path, shown)
+            ls_project = first_project(path, shown)
         except KhcError as exc:
             reader.problems.extend(exc.problems)
             continue
-        ls_project = _project_of(tasks)
-        if ls_project is None:
-            reader.problem(
-                "tasks of several (or no) Label Studio projects in one snapshot",
-                shown,
-                "all tasks",
-                "keep one project per snapshot; `khc ls pull` writes them that way",
-            )
+        if not isinstance(ls_project, int):
+            reader.problem("the first task names no Label Studio project", shown, "task #0", FIX_REPULL)
             continue
         newest_by_project[ls_project] = path  # files are sorted, so the last one is the newest
-        loaded.append((path, tasks, True, ls_project))
-    for path in predictions:
-        try:
-            loaded.append((path, _load_json(path, project.rel(path)), False, None))
-        except KhcError as exc:
-            reader.problems.extend(exc.problems)
+        snapshots.append((path, ls_project))
 
     used: list[Path] = []
     superseded: list[str] = []
-    for path, tasks, is_export, ls_project in loaded:
+    sources = [(path, True, ls_project) for path, ls_project in snapshots] + [(p, False, None) for p in predictions]
+    for path, is_export, ls_project in sources:
+        shown = project.rel(path)
         if is_export and newest_by_project[ls_project] != path:
-            superseded.append(project.rel(path))
+            superseded.append(shown)
             continue
         used.append(path)
-        shown = project.rel(path)
-        for index, task in enumerate(progress(tasks, desc=f"reading {path.name}", unit="task")):
-            reader.read_task(task, index, shown, is_export, ls_project)
+        try:
+            tasks = progress(
+                iter_tasks(path, shown),
+                desc=f"reading {path.name}",
+                unit="task",
+                extra=lambda: f"{len(reader.units)} annotations, {len(reader.spans)} spans",
+            )
+            for index, task in enumerate(tasks):
+                if is_export and isinstance(task, dict) and task.get("project") != ls_project:
+                    reader.problem(
+                        f"a task of project {task.get('project')} in the snapshot of project {ls_project}",
+                        shown,
+                        f"task #{index}",
+                        "keep one project per snapshot; `khc ls pull` writes them that way",
+                    )
+                    continue
+                reader.read_task(task, index, shown, is_export, ls_project)
+        except KhcError as exc:
+            reader.problems.extend(exc.problems)
     reader.counts["superseded_snapshots"] = len(superseded)
     reader.report["superseded_snapshots"] = superseded
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TypeVar
 
 from tqdm.auto import tqdm
@@ -13,11 +13,18 @@ T = TypeVar("T")
 LINE_EVERY_SECONDS = 10.0
 
 
-def progress(items: Iterable[T], *, desc: str, unit: str, total: int | None = None) -> Iterator[T]:
+def progress(
+    items: Iterable[T], *, desc: str, unit: str, total: int | None = None, extra: Callable[[], str] | None = None
+) -> Iterator[T]:
+    """Yield `items`, showing how far along we are; `extra()` adds live counts (e.g. labels read)."""
     if total is None and hasattr(items, "__len__"):
         total = len(items)  # type: ignore[arg-type]
     if sys.stderr.isatty():
-        yield from tqdm(items, desc=desc, unit=unit, total=total, leave=False, file=sys.stderr)
+        bar = tqdm(items, desc=desc, unit=unit, total=total, leave=False, file=sys.stderr)
+        for count, item in enumerate(bar, start=1):
+            yield item
+            if extra and count % 200 == 0:
+                bar.set_postfix_str(extra(), refresh=False)
         return
     started = last = time.monotonic()
     count = 0
@@ -27,5 +34,11 @@ def progress(items: Iterable[T], *, desc: str, unit: str, total: int | None = No
         now = time.monotonic()
         if now - last >= LINE_EVERY_SECONDS:
             of = f"/{total}" if total else ""
-            print(f"  {desc}: {count}{of} {unit}s ({now - started:.0f}s)", file=sys.stderr, flush=True)
+            more = f", {extra()}" if extra else ""
+            print(f"  {desc}: {count}{of} {unit}s{more} ({now - started:.0f}s)", file=sys.stderr, flush=True)
             last = now
+
+
+def note(message: str) -> None:
+    """A line about which stage the build is in (stderr, so stdout stays the result)."""
+    print(f"khc: {message}", file=sys.stderr, flush=True)

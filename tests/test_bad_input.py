@@ -124,7 +124,7 @@ def test_label_field_from_another_labeling_config(built_once, capsys):
     ("content", "message"),
     [
         ("[]", "the export holds no tasks"),
-        ('[{"id": 1,', "not valid JSON (line 1"),
+        ('[{"id": 1,', "not valid JSON after task #0"),
         ('{"tasks": []}', "expected a list of tasks"),
     ],
 )
