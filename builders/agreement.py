@@ -83,22 +83,45 @@ def alpha(units: Units, annotators: list[str], table: dict | None = None) -> dic
     return _figure(krippendorff.alpha(reliability_data=data, level_of_measurement=units.level), len(shared))
 
 
-def kappa(units: Units, a: str, b: str, table: dict | None = None) -> dict:
-    table = _table(units, [a, b]) if table is None else table
-    pairs = [(v[a], v[b]) for v in table.values() if a in v and b in v]
-    if not pairs:
+def code_matrix(table: dict[object, dict[str, object]], annotators: list[str]) -> tuple[np.ndarray, list]:
+    """units × annotators matrix of value codes (-1: no value), and the values in code order."""
+    values = sorted({x for answers in table.values() for x in answers.values()}, key=str)
+    codes = {v: i for i, v in enumerate(values)}
+    column = {a: i for i, a in enumerate(annotators)}
+    matrix = np.full((len(table), len(annotators)), -1, dtype=np.int32)
+    for row, answers in enumerate(table.values()):
+        for a, value in answers.items():
+            matrix[row, column[a]] = codes[value]
+    return matrix, values
+
+
+def kappa(
+    units: Units,
+    a: str,
+    b: str,
+    table: dict | None = None,
+    coded: tuple | None = None,
+    annotators: list[str] | None = None,
+) -> dict:
+    """Cohen's kappa of two annotators on the units both labelled (linear weights for ordinal)."""
+    if coded is None:
+        annotators = [a, b]
+        coded = code_matrix(_table(units, annotators) if table is None else table, annotators)
+    matrix, values = coded
+    left, right = matrix[:, annotators.index(a)], matrix[:, annotators.index(b)]
+    both = (left >= 0) & (right >= 0)
+    n = int(both.sum())
+    if n == 0:
         return _figure(None, 0, NOT_AVAILABLE_FEW)
-    left, right = zip(*pairs, strict=True)
-    if len(set(left) | set(right)) < 2:
-        return _figure(None, len(pairs), NOT_AVAILABLE_ONE_VALUE)
+    left, right = left[both], right[both]
+    if len(np.union1d(left, right)) < 2:
+        return _figure(None, n, NOT_AVAILABLE_ONE_VALUE)
     from sklearn.metrics import cohen_kappa_score  # imported here: it costs a second at start-up
 
-    if units.level == "ordinal":  # ranks: linear weights credit near misses
-        value = cohen_kappa_score(np.array(left, dtype=int), np.array(right, dtype=int), weights="linear")
-    else:  # integer codes: scikit-learn is far slower on arrays of strings
-        codes = {v: i for i, v in enumerate(sorted(set(left) | set(right), key=str))}
-        value = cohen_kappa_score(np.array([codes[x] for x in left]), np.array([codes[x] for x in right]))
-    return _figure(value, len(pairs))
+    if units.level == "ordinal":  # codes follow the sorted ranks; weight by rank distance
+        ranks = np.array(values, dtype=int)
+        return _figure(cohen_kappa_score(ranks[left], ranks[right], weights="linear"), n)
+    return _figure(cohen_kappa_score(left, right), n)
 
 
 def spans_by_article(units: pd.DataFrame, spans: pd.DataFrame, annotators: list[str]) -> dict[str, list[tuple]]:
@@ -209,13 +232,14 @@ def agreement(
     type_units, evidence_units, _ = span_units(units, spans, annotators, grouped)
     all_units = [type_units, evidence_units, *article_units(units, annotators)]
     tables = {u.label: _table(u, annotators) for u in all_units}
+    coded = {label: code_matrix(table, annotators) for label, table in tables.items()}
     overall = {u.label: alpha(u, annotators, tables[u.label]) for u in all_units}
     pairs = []
     for a, b in itertools.combinations(annotators, 2):
         pair = {
             "annotators": [a, b],
             "span_matching": span_matching(grouped, annotated.get(a, set()) & annotated.get(b, set()), a, b),
-            "cohen_kappa": {u.label: kappa(u, a, b, tables[u.label]) for u in all_units},
+            "cohen_kappa": {u.label: kappa(u, a, b, coded=coded[u.label], annotators=annotators) for u in all_units},
         }
         if pair_alpha:
             pair_tables = {
