@@ -19,7 +19,11 @@ import hashlib
 import json
 import random
 import shutil
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from builders.lsformat import choice_result, span_results
 
 REPO = Path(__file__).resolve().parents[1]
 CLAIM_TYPES = [
@@ -86,28 +90,7 @@ def span_items(rng: random.Random, text: str, spans, prefix: str, base_labels: d
             claim = rng.choice(CLAIM_TYPES)
         if rng.random() < 0.20:
             evidence = rng.choice(EVIDENCE)
-        value = {"start": start, "end": end, "text": text[start:end]}
-        rid = f"{prefix}{n}"
-        items.append(
-            {
-                "id": rid,
-                "from_name": "claim_type",
-                "to_name": "text",
-                "type": "labels",
-                "origin": "manual",
-                "value": {**value, "labels": [claim]},
-            }
-        )
-        items.append(
-            {
-                "id": rid,
-                "from_name": "evidence",
-                "to_name": "text",
-                "type": "choices",
-                "origin": "manual",
-                "value": {**value, "choices": [evidence]},
-            }
-        )
+        items.extend(span_results(f"{prefix}{n}", start, end, text[start:end], claim, evidence, origin="manual"))
     return items
 
 
@@ -115,35 +98,13 @@ def article_items(rng: random.Random, prefix: str, base: dict) -> list[dict]:
     risks = [r for r in base["risks"] if rng.random() > 0.1] + [r for r in RISKS if rng.random() < 0.05]
     ticked = sorted(set(risks), key=RISKS.index)
     # Label Studio leaves out a checklist with nothing ticked rather than exporting it empty.
-    checklist = (
-        [
-            {
-                "id": f"{prefix}r",
-                "from_name": "risk_disclosures",
-                "to_name": "text",
-                "type": "choices",
-                "value": {"choices": ticked},
-            }
-        ]
-        if ticked
-        else []
-    )
+    checklist = [choice_result(f"{prefix}r", "risk_disclosures", ticked)] if ticked else []
+    harms = base["harms"] if rng.random() > 0.2 else rng.choice(CRITERIA)
+    evidence = base["evidence"] if rng.random() > 0.2 else rng.choice(CRITERIA)
     return [
         *checklist,
-        {
-            "id": f"{prefix}h",
-            "from_name": "harms_explained",
-            "to_name": "text",
-            "type": "choices",
-            "value": {"choices": [base["harms"] if rng.random() > 0.2 else rng.choice(CRITERIA)]},
-        },
-        {
-            "id": f"{prefix}e",
-            "from_name": "evidence_explained",
-            "to_name": "text",
-            "type": "choices",
-            "value": {"choices": [base["evidence"] if rng.random() > 0.2 else rng.choice(CRITERIA)]},
-        },
+        choice_result(f"{prefix}h", "harms_explained", [harms]),
+        choice_result(f"{prefix}e", "evidence_explained", [evidence]),
     ]
 
 

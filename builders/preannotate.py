@@ -18,8 +18,9 @@ import yaml
 from builders.corpus import load_corpus
 from builders.errors import KhcError, Problem, fail
 from builders.labelconfig import labeling_config_sha256
+from builders.lsformat import choice_result, span_results
 from builders.project import Project
-from builders.schema import ARTICLE_FAMILIES, CLAIM_TYPE, EVIDENCE, TEXT_OBJECT
+from builders.schema import ARTICLE_FAMILIES, CLAIM_TYPE, EVIDENCE
 
 
 def _find(text: str, quote: str, occurrence: int) -> int | None:
@@ -100,26 +101,7 @@ def build_predictions(project: Project, spec: dict, shown: str) -> tuple[str, li
                 )
                 continue
             taken[(start, end)] = f"claim {number}"
-            region = f"{article_id}-c{number:03d}"
-            value = {"start": start, "end": end, "text": quote}
-            result.append(
-                {
-                    "id": region,
-                    "from_name": CLAIM_TYPE.name,
-                    "to_name": TEXT_OBJECT,
-                    "type": "labels",
-                    "value": {**value, "labels": [claim_type]},
-                }
-            )
-            result.append(
-                {
-                    "id": region,
-                    "from_name": EVIDENCE.name,
-                    "to_name": TEXT_OBJECT,
-                    "type": "choices",
-                    "value": {**value, "choices": [evidence]},
-                }
-            )
+            result.extend(span_results(f"{article_id}-c{number:03d}", start, end, quote, claim_type, evidence))
         for family in ARTICLE_FAMILIES:
             answer = labels.get(family.name)
             values = answer if isinstance(answer, list) else [answer] if answer else []
@@ -128,15 +110,7 @@ def build_predictions(project: Project, spec: dict, shown: str) -> tuple[str, li
                 problems.append(Problem(f"{family.name} value {bad[0]!r} is not in schema v1", shown, article_id))
                 continue
             if values:
-                result.append(
-                    {
-                        "id": f"{article_id}-{family.name}",
-                        "from_name": family.name,
-                        "to_name": TEXT_OBJECT,
-                        "type": "choices",
-                        "value": {"choices": values},
-                    }
-                )
+                result.append(choice_result(f"{article_id}-{family.name}", family.name, values))
         tasks.append(
             {
                 "data": {
