@@ -72,7 +72,7 @@ def build(
     readme = render_card(
         template.read_text(encoding="utf-8"),
         project.rel(template),
-        card_data(project.name, project.pretty_name, tables),
+        card_data(project.pretty_name, tables),
         {**figures(tables, counts, guideline_version, config_sha, agreement_report), "version": version},
     )
 

@@ -37,7 +37,7 @@ def present_splits(tables: dict[str, dict[str, pa.Table]], config: str) -> list[
     return [s for s in SPLITS if tables[config][s].num_rows]
 
 
-def card_data(project_name: str, pretty_name: str, tables: dict[str, dict[str, pa.Table]]) -> DatasetCardData:
+def card_data(pretty_name: str, tables: dict[str, dict[str, pa.Table]]) -> DatasetCardData:
     present = {c: present_splits(tables, c) for c in CONFIGS}
     configs = [
         {

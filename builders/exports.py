@@ -42,7 +42,6 @@ class Labels:
     units: pd.DataFrame
     spans: pd.DataFrame
     counts: Counter = field(default_factory=Counter)
-    inputs: list[Path] = field(default_factory=list)
     report: dict[str, list] = field(default_factory=dict)
 
 
@@ -454,7 +453,6 @@ def read_labels(project: Project, corpus: pd.DataFrame) -> Labels:
         newest_by_project[ls_project] = path  # files are sorted, so the last one is the newest
         snapshots.append((path, ls_project))
 
-    used: list[Path] = []
     superseded: list[str] = []
     sources = [(path, True, ls_project) for path, ls_project in snapshots] + [(p, False, None) for p in predictions]
     for path, is_export, ls_project in sources:
@@ -462,7 +460,6 @@ def read_labels(project: Project, corpus: pd.DataFrame) -> Labels:
         if is_export and newest_by_project[ls_project] != path:
             superseded.append(shown)
             continue
-        used.append(path)
         try:
             tasks = progress(
                 iter_tasks(path, shown),
@@ -507,4 +504,4 @@ def read_labels(project: Project, corpus: pd.DataFrame) -> Labels:
     reader.counts["annotations_read"] = int((units["origin"] == "human").sum())
     reader.counts["predictions_read"] = int((units["origin"] == "model").sum())
     reader.counts["spans_read"] = len(spans)
-    return Labels(units=units, spans=spans, counts=reader.counts, inputs=used, report=reader.report)
+    return Labels(units=units, spans=spans, counts=reader.counts, report=reader.report)

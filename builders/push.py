@@ -13,7 +13,7 @@ from __future__ import annotations
 import difflib
 import html
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from builders.corpus import load_corpus, sha256_text
 from builders.errors import KhcError, Problem
@@ -30,7 +30,6 @@ class PushResult:
     imported_tasks: int = 0
     imported_predictions: int = 0
     already_there: int = 0
-    notes: list[str] = field(default_factory=list)
 
 
 def _normalised(config: str) -> list[str]:
