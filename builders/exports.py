@@ -31,6 +31,7 @@ from builders.progress import progress
 from builders.project import Project
 from builders.schema import ARTICLE_FAMILIES, CLAIM_TYPE, EVIDENCE, FAMILY_BY_NAME
 
+SPAN_CHUNK = 100_000  # spans held as Python tuples before they move into a DataFrame chunk
 PSEUDONYM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 FIX_REPULL = "export the project again with `khc ls pull` (never edit a snapshot by hand)"
 
@@ -96,7 +97,9 @@ class _Reader:
         self.texts = dict(zip(corpus["article_id"], corpus["text"], strict=True))
         self.hashes = dict(zip(corpus["article_id"], corpus["text_sha256"], strict=True))
         self.units: list[dict] = []
-        self.spans: list[dict] = []
+        self.spans: list[tuple] = []  # spans not yet moved into a DataFrame chunk
+        self.span_chunks: list[pd.DataFrame] = []
+        self.n_spans = 0
         self.problems: list[Problem] = []
         self.counts: Counter = Counter()
         self.report: dict[str, list] = {"repairs": [], "cancelled": []}
@@ -359,6 +362,9 @@ class _Reader:
                     span_evidence,
                 )
             )
+        self.n_spans += len(spans)
+        if len(self.spans) >= SPAN_CHUNK:
+            self.flush_spans()
         # An annotation that answers no article-level question has not judged the article:
         # its checklist is null (unanswered), not an empty list (nothing disclosed).
         for family in ARTICLE_FAMILIES:
@@ -368,6 +374,13 @@ class _Reader:
             else:
                 unit[family.name] = answer[0] if answer else None
         self.units.append(unit)
+
+    def flush_spans(self) -> None:
+        """Move the pending span tuples into a typed DataFrame chunk, so peak memory holds at most
+        SPAN_CHUNK Python tuples rather than every span of the corpus."""
+        if self.spans:
+            self.span_chunks.append(pd.DataFrame.from_records(self.spans, columns=SPAN_COLUMNS))
+            self.spans = []
 
     def read_span(self, unit: dict, item: dict, value: dict, text: str, shown: str, where: str) -> dict | None:
         start, end, span_text = value.get("start"), value.get("end"), value.get("text")
@@ -465,7 +478,7 @@ def read_labels(project: Project, corpus: pd.DataFrame) -> Labels:
                 iter_tasks(path, shown),
                 desc=f"reading {path.name}",
                 unit="task",
-                extra=lambda: f"{len(reader.units)} annotations, {len(reader.spans)} spans",
+                extra=lambda: f"{len(reader.units)} annotations, {reader.n_spans} spans",
             )
             for index, task in enumerate(tasks):
                 if is_export and isinstance(task, dict) and task.get("project") != ls_project:
@@ -495,7 +508,9 @@ def read_labels(project: Project, corpus: pd.DataFrame) -> Labels:
         raise KhcError(reader.problems)
 
     units = pd.DataFrame.from_records(reader.units, columns=UNIT_COLUMNS)
-    spans = pd.DataFrame.from_records(reader.spans, columns=SPAN_COLUMNS)
+    reader.flush_spans()
+    chunks = reader.span_chunks or [pd.DataFrame.from_records([], columns=SPAN_COLUMNS)]
+    spans = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
     for column in ("ls_project_id", "ls_task_id", "ls_annotation_id", "ls_prediction_id"):
         # Label Studio ids are integers, though some exports write them as strings.
         units[column] = pd.to_numeric(units[column], errors="raise").astype("Int64")

@@ -201,3 +201,9 @@ def test_a_new_article_gets_a_split_and_old_ones_never_move(tmp_path, capsys):
     after = (root / "corpus" / "splits.csv").read_text()
     assert after.startswith(before) and after.count("\n") == before.count("\n") + 1
     assert after.splitlines()[-1].startswith("khc-000006,")
+
+
+def test_reading_spans_in_small_chunks_gives_the_same_bytes(built, tmp_path, monkeypatch):
+    monkeypatch.setattr("builders.exports.SPAN_CHUNK", 5)  # the fixture's 28 spans in several chunks
+    assert khc("build", "--out", str(tmp_path / "chunked"), root=built)[0] == 0
+    assert tree_digest(tmp_path / "chunked") == tree_digest(built / "dist")
