@@ -7,14 +7,15 @@ table gets the Features' explicit schema, never an inferred one.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 from datasets import ClassLabel, List
 
 from builders.aggregate import ARTICLE_LABEL_COLUMNS, Aggregated
-from builders.exports import SPAN_COLUMNS, Labels
+from builders.exports import Labels
 from builders.features import FEATURES, SPLITS, arrow_schema
-from builders.schema import RISK_DISCLOSURES
+from builders.schema import CLAIM_TYPE, EVIDENCE, RISK_DISCLOSURES
 
 
 def claims_frame(aggregated: Aggregated) -> pd.DataFrame:
@@ -34,15 +35,30 @@ def articles_frame(corpus: pd.DataFrame, aggregated: Aggregated) -> pd.DataFrame
 
 
 def annotations_frame(labels: Labels) -> pd.DataFrame:
-    units = labels.units.copy()
-    span_fields = [c for c in SPAN_COLUMNS if c != "annotation_uid"]
-    spans = labels.spans.sort_values(["annotation_uid", "start", "end", "region_id"])
-    nested: dict[str, list[dict]] = {}
-    columns = [spans[c].astype(object).where(spans[c].notna(), None).tolist() for c in SPAN_COLUMNS]
-    for uid, *values in zip(*columns, strict=True):  # one pass; per-group pandas calls cost more
-        nested.setdefault(uid, []).append(dict(zip(span_fields, values, strict=True)))
-    units["spans"] = units["annotation_uid"].map(lambda uid: nested.get(uid, []))
-    return units.sort_values(["article_id", "annotation_uid"], ignore_index=True)
+    """One row per annotation/prediction, in output order (the nested spans are built apart)."""
+    return labels.units.sort_values(["article_id", "annotation_uid"], ignore_index=True)
+
+
+def spans_column(units: pd.DataFrame, spans: pd.DataFrame) -> pa.ListArray:
+    """The annotations config's nested `spans` column, one list per row of `units`, built from
+    typed columns (a million spans as Python dicts would cost more time and memory than the rest)."""
+    struct_type = arrow_schema("annotations").field("spans").type.value_type
+    unit = pd.Categorical(spans["annotation_uid"], categories=units["annotation_uid"]).codes
+    ordered = spans.assign(_unit=unit).sort_values(["_unit", "start", "end", "region_id"], kind="stable")
+    counts = np.bincount(ordered["_unit"].to_numpy(), minlength=len(units))
+    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]), type=pa.int32())
+    labels = {CLAIM_TYPE.name: CLAIM_TYPE.names, EVIDENCE.name: EVIDENCE.names}
+    arrays = []
+    for field in struct_type:
+        column = ordered[field.name]
+        if field.name in labels:
+            codes = pd.Categorical(column, categories=labels[field.name]).codes.astype("int64")
+            missing = codes < 0
+            arrays.append(pa.array(codes, mask=missing if missing.any() else None, type=field.type))
+        else:
+            arrays.append(pa.array(column.astype(object).where(column.notna(), None).tolist(), type=field.type))
+    values = pa.StructArray.from_arrays(arrays, fields=list(struct_type))
+    return pa.ListArray.from_arrays(offsets, values)
 
 
 def _encoder(feature):
@@ -59,13 +75,17 @@ def _encoder(feature):
     return lambda v: v
 
 
-def to_arrow(config: str, frame: pd.DataFrame) -> pa.Table:
+def to_arrow(config: str, frame: pd.DataFrame, ready: dict[str, pa.Array] | None = None) -> pa.Table:
     """Encode with the config's Features (same result as Features.encode_batch, column by
-    column, which is much faster) and build the table against its explicit Arrow schema."""
+    column, which is much faster) and build the table against its explicit Arrow schema.
+    `ready` holds columns already built as Arrow arrays."""
     features = FEATURES[config]
     schema = arrow_schema(config)
     arrays = []
     for name, feature in features.items():
+        if ready and name in ready:
+            arrays.append(ready[name])
+            continue
         encode = _encoder(feature)
         column = frame[name]
         if isinstance(feature, (List, dict)):  # nested values were built in Python, with None for missing
@@ -85,8 +105,13 @@ def split_tables(
         "articles": articles_frame(corpus, aggregated),
         "annotations": annotations_frame(labels),
     }
+    spans = spans_column(frames["annotations"], labels.spans)
     tables: dict[str, dict[str, pa.Table]] = {}
     for config, frame in frames.items():
         split_of = frame["article_id"].map(assignments)
-        tables[config] = {split: to_arrow(config, frame[split_of == split]) for split in SPLITS}
+        tables[config] = {}
+        for split in SPLITS:
+            chosen = (split_of == split).to_numpy()
+            ready = {"spans": spans.filter(pa.array(chosen))} if config == "annotations" else None
+            tables[config][split] = to_arrow(config, frame[chosen], ready)
     return tables
