@@ -40,11 +40,11 @@ NOT_AVAILABLE_ONE_VALUE = "only one value was given, so agreement beyond chance 
 
 @dataclass
 class Units:
-    """Long table of (unit, annotator, value) for one label, plus its measurement level."""
+    """One label's answers, unit → {annotator: value}, plus its measurement level."""
 
     label: str
     level: str  # "nominal" | "ordinal"
-    rows: pd.DataFrame  # columns: unit, annotator, value
+    table: dict[object, dict[str, object]]
 
 
 def _figure(value: float | None, n_units: int, reason: str | None = None) -> dict:
@@ -54,15 +54,13 @@ def _figure(value: float | None, n_units: int, reason: str | None = None) -> dic
 
 
 def _table(units: Units, annotators: list[str]) -> dict[object, dict[str, object]]:
-    """unit → {annotator: value} for the chosen annotators."""
+    """unit → {annotator: value} for the chosen annotators (units nobody chosen answered dropped)."""
     chosen = set(annotators)
-    table: dict[object, dict[str, object]] = {}
-    rows = units.rows
-    for unit, annotator, value in zip(
-        rows["unit"].tolist(), rows["annotator"].tolist(), rows["value"].tolist(), strict=True
-    ):
-        if annotator in chosen and value is not None and value == value:  # value == value: not NaN
-            table.setdefault(unit, {}).setdefault(annotator, value)
+    table = {}
+    for unit, answers in units.table.items():
+        kept = {a: v for a, v in answers.items() if a in chosen}
+        if kept:
+            table[unit] = kept
     return table
 
 
@@ -142,25 +140,33 @@ def spans_by_article(units: pd.DataFrame, spans: pd.DataFrame, annotators: list[
 
 
 def span_units(
-    units: pd.DataFrame, spans: pd.DataFrame, annotators: list[str], grouped: dict[str, list[tuple]] | None = None
+    units: pd.DataFrame,
+    spans: pd.DataFrame,
+    annotators: list[str],
+    grouped: dict[str, list[tuple]] | None = None,
+    *,
+    keep_clusters: bool = False,
 ) -> tuple[Units, Units, list[dict]]:
-    """Match spans per article across `annotators`; units for claim_type and evidence."""
+    """Match spans per article across `annotators`; units for claim_type and evidence, and the
+    clusters themselves when `keep_clusters` (the disagreement list needs them)."""
     grouped = spans_by_article(units, spans, annotators) if grouped is None else grouped
-    type_rows, evidence_rows, clusters_out = [], [], []
+    type_table: dict[object, dict[str, object]] = {}
+    evidence_table: dict[object, dict[str, object]] = {}
+    clusters_out = []
     for article_id, records in grouped.items():
         for cluster in match_spans([(r[0], r[1], r[2]) for r in records]):
             members = [records[i] for i in cluster]
             unit = f"{article_id}:{members[0][0]}-{members[0][1]}"
-            clusters_out.append({"article_id": article_id, "unit": unit, "members": members})
-            for _start, _end, annotator, claim_type, evidence, _text in members:
-                type_rows.append((unit, annotator, claim_type))
+            if keep_clusters:
+                clusters_out.append({"article_id": article_id, "unit": unit, "members": members})
+            for _start, _end, annotator, claim_type, evidence, _text in members:  # one span per annotator
+                type_table.setdefault(unit, {})[annotator] = claim_type
                 rank = evidence_rank(evidence) if isinstance(evidence, str) else None
                 if rank is not None:
-                    evidence_rows.append((unit, annotator, rank))
-    columns = ["unit", "annotator", "value"]
+                    evidence_table.setdefault(unit, {})[annotator] = rank
     return (
-        Units(CLAIM_TYPE.name, "nominal", pd.DataFrame(type_rows, columns=columns)),
-        Units(EVIDENCE.name, "ordinal", pd.DataFrame(evidence_rows, columns=columns)),
+        Units(CLAIM_TYPE.name, "nominal", type_table),
+        Units(EVIDENCE.name, "ordinal", evidence_table),
         clusters_out,
     )
 
@@ -168,21 +174,20 @@ def span_units(
 def article_units(units: pd.DataFrame, annotators: list[str]) -> list[Units]:
     chosen = units[units["annotator"].isin(annotators)]
     chosen = chosen[chosen[RISK_DISCLOSURES.name].map(lambda v: isinstance(v, list))]  # answered the article
+    articles, annotators_ = chosen["article_id"].tolist(), chosen["annotator"].tolist()
+    checklists = chosen[RISK_DISCLOSURES.name].tolist()
     out = []
     for item in RISK_DISCLOSURES.names:
-        rows = pd.DataFrame(
-            {
-                "unit": chosen["article_id"],
-                "annotator": chosen["annotator"],
-                "value": chosen[RISK_DISCLOSURES.name].map(lambda items, i=item: int(i in items)),
-            }
-        )
-        out.append(Units(f"{RISK_DISCLOSURES.name}.{item}", "nominal", rows))
+        table: dict[object, dict[str, object]] = {}
+        for article_id, annotator, items in zip(articles, annotators_, checklists, strict=True):
+            table.setdefault(article_id, {}).setdefault(annotator, int(item in items))
+        out.append(Units(f"{RISK_DISCLOSURES.name}.{item}", "nominal", table))
     for family in (HARMS_EXPLAINED, EVIDENCE_EXPLAINED):
-        rows = pd.DataFrame(
-            {"unit": chosen["article_id"], "annotator": chosen["annotator"], "value": chosen[family.name]}
-        )
-        out.append(Units(family.name, "nominal", rows.dropna(subset=["value"])))
+        table = {}
+        for article_id, annotator, value in zip(articles, annotators_, chosen[family.name].tolist(), strict=True):
+            if isinstance(value, str):
+                table.setdefault(article_id, {}).setdefault(annotator, value)
+        out.append(Units(family.name, "nominal", table))
     return out
 
 
@@ -231,7 +236,7 @@ def agreement(
     annotated = units.groupby("annotator")["article_id"].agg(set).to_dict() if len(units) else {}
     type_units, evidence_units, _ = span_units(units, spans, annotators, grouped)
     all_units = [type_units, evidence_units, *article_units(units, annotators)]
-    tables = {u.label: _table(u, annotators) for u in all_units}
+    tables = {u.label: u.table for u in all_units}  # already limited to `annotators`
     coded = {label: code_matrix(table, annotators) for label, table in tables.items()}
     overall = {u.label: alpha(u, annotators, tables[u.label]) for u in all_units}
     pairs = []
@@ -263,7 +268,7 @@ def disagreements(units: pd.DataFrame, spans: pd.DataFrame, annotators: list[str
     annotators = sorted(annotators or everyone)
     per_article = units[units["annotator"].isin(annotators)].groupby("article_id")["annotator"].apply(sorted)
     rows = []
-    _t, _e, clusters = span_units(units, spans, annotators)
+    _t, _e, clusters = span_units(units, spans, annotators, keep_clusters=True)
     for cluster in clusters:
         present = per_article[cluster["article_id"]]
         if len(present) < 2:
@@ -280,18 +285,10 @@ def disagreements(units: pd.DataFrame, spans: pd.DataFrame, annotators: list[str
                 }
             )
     for u in article_units(units, annotators):
-        for article_id, group in u.rows.groupby("unit"):
-            if group["annotator"].nunique() >= 2 and group["value"].nunique() > 1:
-                rows.append(
-                    {
-                        "article_id": article_id,
-                        "unit": u.label,
-                        "text": "",
-                        "labels": "; ".join(
-                            f"{a}: {v}" for a, v in zip(group["annotator"], group["value"], strict=True)
-                        ),
-                    }
-                )
+        for article_id, answers in u.table.items():
+            if len(answers) >= 2 and len(set(answers.values())) > 1:
+                labels = "; ".join(f"{a}: {v}" for a, v in answers.items())
+                rows.append({"article_id": article_id, "unit": u.label, "text": "", "labels": labels})
     return pd.DataFrame(rows, columns=["article_id", "unit", "text", "labels"]).sort_values(
         ["article_id", "unit"], ignore_index=True
     )
