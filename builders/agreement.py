@@ -247,11 +247,7 @@ def agreement(
             "cohen_kappa": {u.label: kappa(u, a, b, coded=coded[u.label], annotators=annotators) for u in all_units},
         }
         if pair_alpha:
-            pair_tables = {
-                label: {unit: {k: v for k, v in answers.items() if k in (a, b)} for unit, answers in table.items()}
-                for label, table in tables.items()
-            }
-            pair["krippendorff_alpha"] = {u.label: alpha(u, [a, b], pair_tables[u.label]) for u in all_units}
+            pair["krippendorff_alpha"] = {u.label: alpha(u, [a, b]) for u in all_units}
         pairs.append(pair)
     return {
         "annotators": annotators,

@@ -15,7 +15,7 @@ from builders import derived
 from builders.aggregate import aggregate
 from builders.agreement import agreement
 from builders.card import card_data, figures, render_card
-from builders.corpus import load_corpus
+from builders.corpus import load_corpus, sha256_file
 from builders.errors import KhcError, fail
 from builders.exports import read_labels
 from builders.labelconfig import labeling_config_sha256
@@ -25,7 +25,7 @@ from builders.project import MARKER, Project
 from builders.schema import SCHEMA_VERSION
 from builders.splits import append_assignments, choose_splits, read_split_file
 from builders.tables import split_tables
-from builders.write import output_hashes, sha256_path, staged_output, tool_versions, write_json, write_tables
+from builders.write import output_hashes, staged_output, tool_versions, write_json, write_tables
 
 
 @dataclass
@@ -97,7 +97,7 @@ def build(
                 "schema_version": SCHEMA_VERSION,
                 "guideline_version": guideline_version,
                 "labeling_config_sha256": config_sha,
-                "inputs": {project.rel(p): sha256_path(p) for p in inputs},
+                "inputs": {project.rel(p): sha256_file(p) for p in inputs},
                 "outputs": output_hashes(stage, rows),
                 "counts": dict(sorted(counts.items())),
                 "tools": tool_versions(),

@@ -82,15 +82,15 @@ def md_table(header: list[str], rows: list[list]) -> str:
     return "\n".join(lines)
 
 
-def _names(config: str, column: str) -> list[str]:
+def label_names(config: str, column: str) -> list[str]:
     feature = FEATURES[config][column]
     return list(getattr(feature, "feature", feature).names)
 
 
 def _distribution(tables: dict[str, pa.Table], config: str, column: str) -> str:
     """A value × (split, origin) table of a label column; multi-label columns count items."""
-    names = _names(config, column)
-    origins = _names(config, "origin")
+    names = label_names(config, column)
+    origins = label_names(config, "origin")
     keys = [(s, o) for s in SPLITS for o in origins]
     counts: dict[tuple[str, str], Counter] = {k: Counter() for k in keys}
     for split in SPLITS:
@@ -117,7 +117,7 @@ def figures(
 ) -> dict[str, str]:
     rows = {c: {s: tables[c][s].num_rows for s in SPLITS} for c in CONFIGS}
     annotations = pa.concat_tables(tables["annotations"].values())
-    origin_names = _names("annotations", "origin")
+    origin_names = label_names("annotations", "origin")
     by_origin = Counter(origin_names[o] for o in annotations.column("origin").to_pylist())
     annotators = Counter(
         (origin_names[o], a)

@@ -7,7 +7,6 @@ what mlcroissant itself writes and reads back.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -17,6 +16,7 @@ import yaml
 from datasets import ClassLabel, Value
 
 from builders.card import parquet_path, present_splits
+from builders.corpus import sha256_file
 from builders.features import CONFIGS, FEATURES
 from builders.project import Project
 
@@ -72,7 +72,7 @@ def croissant(
                     name=file_id,
                     content_url=rel,
                     encoding_formats=["application/x-parquet"],
-                    sha256=hashlib.sha256((out / rel).read_bytes()).hexdigest(),
+                    sha256=sha256_file(out / rel),
                 )
             )
             fields = []

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import difflib
 import html
-import json
 from dataclasses import dataclass
 
 from builders.corpus import load_corpus, sha256_text
 from builders.errors import KhcError, Problem
-from builders.exports import discover
+from builders.exports import discover, iter_tasks
 from builders.labelconfig import labeling_config, labeling_config_sha256
 from builders.labelstudio import Connection
 from builders.project import Project
@@ -46,7 +45,7 @@ def pre_annotations(project: Project) -> dict[str, list[dict]]:
     """Predictions from annotations/predictions/*.json, by article_id."""
     found: dict[str, list[dict]] = {}
     for path in discover(project)[1]:
-        for task in json.loads(path.read_text(encoding="utf-8")):
+        for task in iter_tasks(path, project.rel(path)):
             for prediction in task.get("predictions") or []:
                 found.setdefault(task["data"]["article_id"], []).append(
                     {

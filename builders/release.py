@@ -22,6 +22,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from builders.build import build
+from builders.card import label_names
+from builders.corpus import sha256_file
 from builders.errors import KhcError, Problem, fail
 from builders.project import Project
 
@@ -68,7 +70,7 @@ def content_hash(path: Path) -> str:
         for item in document.get("distribution", []):
             item.pop("sha256", None)
         return "json:" + hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
-    return "bytes:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    return "bytes:" + sha256_file(path)
 
 
 def content_hashes(folder: Path) -> dict[str, str]:
@@ -89,7 +91,7 @@ def releases(project: Project) -> list[str]:
 
 
 def label_index(folder: Path) -> dict[str, dict[str, str]]:
-    """Compact view of the labels, for the next release's CHANGELOG diff."""
+    """Compact view of the labels ("value|origin" by claim or article), for the next release's diff."""
     index: dict[str, dict[str, str]] = {
         "claim_type": {},
         "evidence": {},
@@ -97,26 +99,24 @@ def label_index(folder: Path) -> dict[str, dict[str, str]]:
         "harms_explained": {},
         "evidence_explained": {},
     }
+    origins = label_names("claims", "origin")
     for config, keys in (
         ("claims", ("claim_type", "evidence")),
         ("articles", ("risk_disclosures", "harms_explained", "evidence_explained")),
     ):
+        names = {name: label_names(config, name) for name in keys}
         for path in sorted((folder / config).glob("*.parquet")):
-            features = json.loads(pq.read_schema(path).metadata[b"huggingface"])["info"]["features"]
             for row in pq.read_table(path).to_pylist():
-                key = row["claim_id"] if config == "claims" else row["article_id"]
                 if config == "articles" and not row["labeled"]:
                     continue
+                key = row["claim_id"] if config == "claims" else row["article_id"]
                 for name in keys:
-                    spec = features[name]
-                    names = (spec.get("feature") or spec)["names"]
                     value = row[name]
-                    shown = (
-                        ",".join(names[v] for v in value)
-                        if isinstance(value, list)
-                        else (names[value] if value is not None else "")
-                    )
-                    index[name][key] = f"{shown}|{row['origin']}"
+                    if isinstance(value, list):
+                        shown = ",".join(names[name][v] for v in value)
+                    else:
+                        shown = names[name][value] if value is not None else ""
+                    index[name][key] = f"{shown}|{origins[row['origin']]}"
     return index
 
 
@@ -314,7 +314,7 @@ def publish_plan(project: Project, version: str, folder: Path) -> tuple[str, lis
             )
         )
     files = [
-        (p.relative_to(folder).as_posix(), p.stat().st_size, hashlib.sha256(p.read_bytes()).hexdigest())
+        (p.relative_to(folder).as_posix(), p.stat().st_size, sha256_file(p))
         for p in sorted(folder.rglob("*"))
         if p.is_file()
     ]

@@ -69,9 +69,6 @@ def _encoder(feature):
     if isinstance(feature, List):
         inner = _encoder(feature.feature)
         return lambda v: None if v is None else [inner(x) for x in v]
-    if isinstance(feature, dict):
-        parts = {k: _encoder(f) for k, f in feature.items()}
-        return lambda v: None if v is None else {k: parts[k](v.get(k)) for k in parts}
     return lambda v: v
 
 
@@ -88,7 +85,7 @@ def to_arrow(config: str, frame: pd.DataFrame, ready: dict[str, pa.Array] | None
             continue
         encode = _encoder(feature)
         column = frame[name]
-        if isinstance(feature, (List, dict)):  # nested values were built in Python, with None for missing
+        if isinstance(feature, List):  # lists were built in Python, with None for missing
             values = [encode(v) for v in column.tolist()]
         else:  # scalars: pandas' missing markers (NaN, NA) → None, in one vectorised step
             values = [encode(v) for v in column.astype(object).where(column.notna(), None).tolist()]

@@ -3,7 +3,6 @@ place only when complete, so a failed build leaves the previous output untouched
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -17,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from builders.card import parquet_path
+from builders.corpus import sha256_file
 
 # Fixed writer options: the same table gives the same bytes with the same pyarrow.
 PARQUET_OPTIONS = {"compression": "zstd", "compression_level": 9, "use_dictionary": True, "write_statistics": True}
@@ -44,10 +44,6 @@ def write_json(path: Path, value: object) -> None:
     path.write_text(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def sha256_path(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def tool_versions() -> dict[str, str]:
     versions = {"python": ".".join(map(str, sys.version_info[:3]))}
     for name in ("ketamine-health-claims", *TOOLS):
@@ -62,7 +58,7 @@ def output_hashes(out: Path, rows: dict[str, int]) -> dict[str, dict]:
     files = {}
     for path in sorted(p for p in out.rglob("*") if p.is_file() and p.name != "manifest.json"):
         rel = path.relative_to(out).as_posix()
-        files[rel] = {"sha256": sha256_path(path), "bytes": path.stat().st_size}
+        files[rel] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
         if rel in rows:
             files[rel]["rows"] = rows[rel]
     return files

@@ -25,6 +25,7 @@ from datasets import load_dataset
 from label_studio_sdk import LabelStudio
 
 from builders.labelconfig import labeling_config
+from builders.lsformat import span_results
 from builders.pull import Pseudonyms
 from tests.conftest import REPO, copy_project, khc
 
@@ -140,27 +141,8 @@ def span(text: str, quote: str, claim_type: str, evidence: str, rid: str, *, utf
     start = text.index(quote)
     if utf16:  # what a browser reports: UTF-16 code units
         start = len(text[:start].encode("utf-16-le")) // 2
-    value = {
-        "start": start,
-        "end": start + len(quote.encode("utf-16-le")) // 2 if utf16 else start + len(quote),
-        "text": quote,
-    }
-    return [
-        {
-            "id": rid,
-            "from_name": "claim_type",
-            "to_name": "text",
-            "type": "labels",
-            "value": {**value, "labels": [claim_type]},
-        },
-        {
-            "id": rid,
-            "from_name": "evidence",
-            "to_name": "text",
-            "type": "choices",
-            "value": {**value, "choices": [evidence]},
-        },
-    ]
+    end = start + (len(quote.encode("utf-16-le")) // 2 if utf16 else len(quote))
+    return span_results(rid, start, end, quote, claim_type, evidence)
 
 
 def test_round_trip_push_annotate_pull_build(server, project_root, tmp_path, capsys):
