@@ -14,7 +14,7 @@ is dropped silently: cancelled annotations and repairs are counted by reason.
 
 from __future__ import annotations
 
-import json
+import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterator
@@ -103,7 +103,7 @@ class _Reader:
         self.problems: list[Problem] = []
         self.counts: Counter = Counter()
         self.report: dict[str, list] = {"repairs": [], "cancelled": []}
-        self.prediction_keys: dict[str, tuple[str, object]] = {}
+        self.prediction_keys: dict[str, tuple[str, bytes]] = {}  # uid → (first source, fingerprint)
 
     def problem(self, what: str, file: str, record: str, fix: str | None = None) -> None:
         self.problems.append(Problem(what, file, record, fix))
@@ -216,9 +216,10 @@ class _Reader:
         }
         # The same pre-annotation comes back in every export of a project it was pushed to:
         # keep the first copy, and refuse two different labelings under one model_version.
+        fingerprint = _fingerprint(prediction.get("result"))
         if uid in self.prediction_keys:
-            first_source, first_result = self.prediction_keys[uid]
-            if _comparable(prediction.get("result")) != _comparable(first_result):
+            first_source, first_fingerprint = self.prediction_keys[uid]
+            if fingerprint != first_fingerprint:
                 self.problem(
                     f"model_version {model_version!r} labels article {context['article_id']} differently here "
                     f"than in {first_source}",
@@ -229,7 +230,7 @@ class _Reader:
             else:
                 self.counts["duplicate_prediction_copies"] += 1
             return
-        self.prediction_keys[uid] = (context["source"], prediction.get("result"))
+        self.prediction_keys[uid] = (context["source"], fingerprint)
         self.read_result(unit, prediction.get("result"), shown, where)
 
     def pseudonym(self, completed_by: object, shown: str, where: str) -> str | None:
@@ -414,16 +415,21 @@ class _Reader:
         return {"start": fixed_start, "end": fixed_end, "text": text[fixed_start:fixed_end]}
 
 
-def _comparable(result: object) -> object:
-    """A prediction's labels without Label Studio's bookkeeping, to compare two copies."""
+def _fingerprint(result: object) -> bytes:
+    """A digest of a prediction's labels without Label Studio's bookkeeping (ids, scores), to
+    compare two copies. Only the digest of the first copy is kept: keeping every prediction's
+    result until the end would hold the whole parsed prediction set in memory."""
     if not isinstance(result, list):
-        return result
-    keep = []
-    for item in result:
-        if isinstance(item, dict):
-            value = {k: v for k, v in (item.get("value") or {}).items() if k in {"start", "end", "labels", "choices"}}
-            keep.append([item.get("from_name"), value])
-    return sorted(keep, key=lambda x: json.dumps(x, sort_keys=True))
+        canonical: object = result
+    else:
+        keep = []
+        for item in result:
+            if isinstance(item, dict):
+                value = item.get("value") or {}
+                fields = tuple(value.get(k) for k in ("start", "end", "labels", "choices"))
+                keep.append(repr((item.get("from_name"), fields)))
+        canonical = sorted(keep)
+    return hashlib.blake2b(repr(canonical).encode(), digest_size=16).digest()
 
 
 UNIT_COLUMNS = [
