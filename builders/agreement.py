@@ -24,7 +24,7 @@ import krippendorff
 import numpy as np
 import pandas as pd
 
-from builders.aggregate import iou, match_spans
+from builders.aggregate import SpanGroups, iou, match_spans
 from builders.schema import (
     CLAIM_TYPE,
     EVIDENCE,
@@ -122,51 +122,65 @@ def kappa(
     return _figure(cohen_kappa_score(left, right), n)
 
 
-def spans_by_article(units: pd.DataFrame, spans: pd.DataFrame, annotators: list[str]) -> dict[str, list[tuple]]:
-    """article_id → [(start, end, annotator, claim_type, evidence, text)], in span order.
+@dataclass
+class SpanPass:
+    """What one pass over every article's spans gives agreement: the units for claim_type and
+    evidence, span-matching counts per pair, and (if asked) the clusters themselves."""
 
-    One merge, then plain Python grouping: per-article pandas filtering costs far more."""
-    chosen = units.loc[units["annotator"].isin(annotators), ["annotation_uid", "article_id", "annotator"]]
-    joined = spans.merge(chosen, on="annotation_uid", how="inner").sort_values(
-        ["article_id", "start", "end", "annotator"], kind="stable"
-    )
-    grouped: dict[str, list[tuple]] = {}
-    columns = [
-        joined[c].tolist() for c in ("article_id", "start", "end", "annotator", CLAIM_TYPE.name, EVIDENCE.name, "text")
-    ]
-    for article_id, *rest in zip(*columns, strict=True):
-        grouped.setdefault(article_id, []).append(tuple(rest))
-    return grouped
+    claim_type: Units
+    evidence: Units
+    pair_counts: dict[tuple[str, str], list[int]]  # (a, b) → [exact, overlap, spans]
+    clusters: list[dict]
 
 
-def span_units(
+def span_pass(
     units: pd.DataFrame,
     spans: pd.DataFrame,
     annotators: list[str],
-    grouped: dict[str, list[tuple]] | None = None,
+    groups: SpanGroups | None = None,
     *,
+    pairs: list[tuple[str, str]] = (),
     keep_clusters: bool = False,
-) -> tuple[Units, Units, list[dict]]:
-    """Match spans per article across `annotators`; units for claim_type and evidence, and the
-    clusters themselves when `keep_clusters` (the disagreement list needs them)."""
-    grouped = spans_by_article(units, spans, annotators) if grouped is None else grouped
+) -> SpanPass:
+    """Match spans per article across `annotators` (the aggregation rule); fill the units for
+    claim_type and evidence, count span matches for each pair of `pairs` on the articles both
+    annotated, and keep the clusters when `keep_clusters` (the disagreement list needs them:
+    members are (start, end, annotator, claim_type, evidence, row in `spans`))."""
+    groups = SpanGroups.of(units, spans) if groups is None else groups
+    names = units["annotator"].tolist()
+    keep = units["annotator"].isin(annotators).to_numpy()
+    annotated = units.groupby("annotator")["article_id"].agg(set).to_dict() if len(units) else {}
     type_table: dict[object, dict[str, object]] = {}
     evidence_table: dict[object, dict[str, object]] = {}
+    pair_counts = {pair: [0, 0, 0] for pair in pairs}
     clusters_out = []
-    for article_id, records in grouped.items():
+    for article_id, rows in groups.slices(keep, desc="agreement"):
+        records = [(r[0], r[1], names[r[3]], r[4], r[5], r[6]) for r in rows]
         for cluster in match_spans([(r[0], r[1], r[2]) for r in records]):
             members = [records[i] for i in cluster]
             unit = f"{article_id}:{members[0][0]}-{members[0][1]}"
             if keep_clusters:
                 clusters_out.append({"article_id": article_id, "unit": unit, "members": members})
-            for _start, _end, annotator, claim_type, evidence, _text in members:  # one span per annotator
+            for _start, _end, annotator, claim_type, evidence, _row in members:  # one span per annotator
                 type_table.setdefault(unit, {})[annotator] = claim_type
                 rank = evidence_rank(evidence) if isinstance(evidence, str) else None
                 if rank is not None:
                     evidence_table.setdefault(unit, {})[annotator] = rank
-    return (
+        if pair_counts:
+            by_annotator: dict[str, list[tuple[int, int]]] = {}
+            for r in records:
+                by_annotator.setdefault(r[2], []).append((r[0], r[1]))
+            for (a, b), figures in pair_counts.items():
+                if article_id in annotated.get(a, ()) and article_id in annotated.get(b, ()):
+                    left, right = by_annotator.get(a, []), by_annotator.get(b, [])
+                    exact, overlap = _match_pair(left, right)
+                    figures[0] += exact
+                    figures[1] += overlap
+                    figures[2] += len(left) + len(right)
+    return SpanPass(
         Units(CLAIM_TYPE.name, "nominal", type_table),
         Units(EVIDENCE.name, "ordinal", evidence_table),
+        pair_counts,
         clusters_out,
     )
 
@@ -191,59 +205,67 @@ def article_units(units: pd.DataFrame, annotators: list[str]) -> list[Units]:
     return out
 
 
-def span_matching(grouped: dict[str, list[tuple]], shared_articles: set[str], a: str, b: str) -> dict:
-    """Share of two annotators' spans, on the articles both annotated, that match exactly / by overlap."""
-    exact = overlap = total = 0
-    for article_id in shared_articles:
-        records = grouped.get(article_id, [])
-        left = [(r[0], r[1]) for r in records if r[2] == a]
-        right = sorted((r[0], r[1]) for r in records if r[2] == b)
-        total += len(left) + len(right)
-        if not left or not right:
-            continue
-        right_exact = set(right)
-        starts = [rs for rs, _ in right]
-        longest = max(re_ - rs for rs, re_ in right)
-        taken: set[int] = set()
-        for start, end in left:
-            exact += (start, end) in right_exact
-            best, best_i = 0.0, -1
-            i = bisect.bisect_left(starts, end) - 1  # right spans that start before this one ends
-            while i >= 0 and starts[i] + longest > start:
-                if i not in taken:
-                    score = iou(start, end, *right[i])
-                    if score > best:
-                        best, best_i = score, i
-                i -= 1
-            if best >= 0.5:
-                overlap += 1
-                taken.add(best_i)
+def _match_pair(left: list[tuple[int, int]], right: list[tuple[int, int]]) -> tuple[int, int]:
+    """(exact, overlap): how many of `left`'s spans (in span order) have an identical span in
+    `right`, and how many match one of `right`'s spans at IoU >= 0.5, each right span taken once."""
+    if not left or not right:
+        return 0, 0
+    right = sorted(right)
+    right_exact = set(right)
+    starts = [rs for rs, _ in right]
+    longest = max(re_ - rs for rs, re_ in right)
+    taken: set[int] = set()
+    exact = overlap = 0
+    for start, end in left:
+        exact += (start, end) in right_exact
+        best, best_i = 0.0, -1
+        i = bisect.bisect_left(starts, end) - 1  # right spans that start before this one ends
+        while i >= 0 and starts[i] + longest > start:
+            if i not in taken:
+                score = iou(start, end, *right[i])
+                if score > best:
+                    best, best_i = score, i
+            i -= 1
+        if best >= 0.5:
+            overlap += 1
+            taken.add(best_i)
+    return exact, overlap
+
+
+def span_matching(counts: list[int]) -> dict:
+    """Share of two annotators' spans, on the articles both annotated, that match exactly / by
+    overlap, from `SpanPass.pair_counts`. Matched spans count once for each side: a Dice-style
+    share of all spans."""
+    exact, overlap, total = counts
     if total == 0:
         return {"exact": _figure(None, 0, NOT_AVAILABLE_FEW), "overlap": _figure(None, 0, NOT_AVAILABLE_FEW)}
-    # Matched spans count once for each side: a Dice-style share of all spans.
     return {"exact": _figure(2 * exact / total, total), "overlap": _figure(2 * overlap / total, total)}
 
 
 def agreement(
-    units: pd.DataFrame, spans: pd.DataFrame, annotators: list[str] | None = None, *, pair_alpha: bool = False
+    units: pd.DataFrame,
+    spans: pd.DataFrame,
+    annotators: list[str] | None = None,
+    *,
+    pair_alpha: bool = False,
+    groups: SpanGroups | None = None,
 ) -> dict:
     """Agreement of `annotators` (default: everyone) as a JSON-ready dict. Alpha is given for the
     whole set; per pair only with `pair_alpha` (kappa is the pairwise figure), since it costs a pass
-    over every unit for each pair."""
+    over every unit for each pair. `groups` is `SpanGroups.of(units, spans)` if the caller has it."""
     everyone = sorted(units["annotator"].unique()) if len(units) else []
     annotators = sorted(annotators or everyone)
-    grouped = spans_by_article(units, spans, annotators)
-    annotated = units.groupby("annotator")["article_id"].agg(set).to_dict() if len(units) else {}
-    type_units, evidence_units, _ = span_units(units, spans, annotators, grouped)
-    all_units = [type_units, evidence_units, *article_units(units, annotators)]
+    pair_list = list(itertools.combinations(annotators, 2))
+    found = span_pass(units, spans, annotators, groups, pairs=pair_list)
+    all_units = [found.claim_type, found.evidence, *article_units(units, annotators)]
     tables = {u.label: u.table for u in all_units}  # already limited to `annotators`
     coded = {label: code_matrix(table, annotators) for label, table in tables.items()}
     overall = {u.label: alpha(u, annotators, tables[u.label]) for u in all_units}
     pairs = []
-    for a, b in itertools.combinations(annotators, 2):
+    for a, b in pair_list:
         pair = {
             "annotators": [a, b],
-            "span_matching": span_matching(grouped, annotated.get(a, set()) & annotated.get(b, set()), a, b),
+            "span_matching": span_matching(found.pair_counts[(a, b)]),
             "cohen_kappa": {u.label: kappa(u, a, b, coded=coded[u.label], annotators=annotators) for u in all_units},
         }
         if pair_alpha:
@@ -258,25 +280,27 @@ def agreement(
     }
 
 
-def disagreements(units: pd.DataFrame, spans: pd.DataFrame, annotators: list[str] | None = None) -> pd.DataFrame:
+def disagreements(
+    units: pd.DataFrame, spans: pd.DataFrame, annotators: list[str] | None = None, groups: SpanGroups | None = None
+) -> pd.DataFrame:
     """Units where the annotators who share them differ, for an adjudicator to work through."""
     everyone = sorted(units["annotator"].unique()) if len(units) else []
     annotators = sorted(annotators or everyone)
     per_article = units[units["annotator"].isin(annotators)].groupby("article_id")["annotator"].apply(sorted)
     rows = []
-    _t, _e, clusters = span_units(units, spans, annotators, keep_clusters=True)
-    for cluster in clusters:
+    texts = spans["text"]
+    for cluster in span_pass(units, spans, annotators, groups, keep_clusters=True).clusters:
         present = per_article[cluster["article_id"]]
         if len(present) < 2:
             continue
-        members = cluster["members"]  # (start, end, annotator, claim_type, evidence, text)
+        members = cluster["members"]  # (start, end, annotator, claim_type, evidence, row)
         labels = {m[2]: f"{m[3]}/{m[4]}" for m in members}
         if len(labels) < len(present) or len(set(labels.values())) > 1:
             rows.append(
                 {
                     "article_id": cluster["article_id"],
                     "unit": f"span {members[0][0]}-{members[0][1]}",
-                    "text": members[0][5][:80],
+                    "text": texts.iat[members[0][5]][:80],
                     "labels": "; ".join(f"{a}: {labels.get(a, '(no span)')}" for a in present),
                 }
             )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from builders import derived
-from builders.aggregate import aggregate
+from builders.aggregate import SpanGroups, aggregate
 from builders.agreement import agreement
 from builders.card import card_data, figures, render_card
 from builders.corpus import load_corpus, sha256_file
@@ -20,7 +20,7 @@ from builders.errors import KhcError, fail
 from builders.exports import read_labels
 from builders.labelconfig import labeling_config_sha256
 from builders.metadata import write_metadata
-from builders.progress import note
+from builders.progress import gc_paused, note
 from builders.project import MARKER, Project
 from builders.schema import SCHEMA_VERSION
 from builders.splits import append_assignments, choose_splits, read_split_file
@@ -43,6 +43,11 @@ def build(
     project: Project, out: Path | None = None, *, version: str = UNRELEASED, date: str | None = None
 ) -> BuildResult:
     """Build the dataset; `version` and `date` are set by `khc release` (else: unreleased)."""
+    with gc_paused():
+        return _build(project, out, version, date)
+
+
+def _build(project: Project, out: Path | None, version: str, date: str | None) -> BuildResult:
     out = (out or project.default_out).resolve()
     problems = derived.check(project)
     if problems:
@@ -54,7 +59,8 @@ def build(
     note(f"{len(corpus)} articles in the corpus; reading the Label Studio exports")
     labels = read_labels(project, corpus)
     note(f"read {len(labels.units)} annotations and {len(labels.spans)} spans; aggregating")
-    aggregated = aggregate(labels.units, labels.spans)
+    groups = SpanGroups.of(labels.units, labels.spans)  # spans sorted and grouped once, for both stages
+    aggregated = aggregate(labels.units, labels.spans, groups)
 
     existing = read_split_file(project.split_file, project.rel(project.split_file))
     new_assignments = choose_splits(existing, corpus["article_id"].tolist(), project.splits.seed, project.splits.ratios)
@@ -64,7 +70,7 @@ def build(
     counts["new_split_assignments"] = len(new_assignments)
 
     note(f"{len(aggregated.claims)} claims; computing agreement and writing the tables")
-    agreement_report = agreement(labels.units, labels.spans)
+    agreement_report = agreement(labels.units, labels.spans, groups=groups)
     config_sha = labeling_config_sha256()
     template = project.datacard_file
     if not template.exists():

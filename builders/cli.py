@@ -128,6 +128,14 @@ def _cmd_preannotate(args: argparse.Namespace) -> int:
 
 
 def _cmd_agreement(args: argparse.Namespace) -> int:
+    from builders.progress import gc_paused
+
+    with gc_paused():
+        return _agreement(args)
+
+
+def _agreement(args: argparse.Namespace) -> int:
+    from builders.aggregate import SpanGroups
     from builders.agreement import agreement, disagreements, summary_table
     from builders.corpus import load_corpus
     from builders.exports import read_labels
@@ -143,7 +151,8 @@ def _cmd_agreement(args: argparse.Namespace) -> int:
                 f"unknown annotators {unknown}", record="--annotators", fix=f"choose from: {', '.join(sorted(known))}"
             )
         )
-    report = agreement(labels.units, labels.spans, chosen, pair_alpha=True)
+    groups = SpanGroups.of(labels.units, labels.spans)
+    report = agreement(labels.units, labels.spans, chosen, pair_alpha=True, groups=groups)
     print(f"annotators: {', '.join(report['annotators']) or 'none'}")
     print(summary_table(report).to_string(index=False))
     for pair in report["pairs"]:
@@ -156,7 +165,7 @@ def _cmd_agreement(args: argparse.Namespace) -> int:
         Path(args.json).write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         print(f"wrote {args.json}")
     if args.disagreements:
-        table = disagreements(labels.units, labels.spans, chosen)
+        table = disagreements(labels.units, labels.spans, chosen, groups)
         table.to_csv(args.disagreements, index=False)
         print(f"wrote {args.disagreements}: {len(table)} units to adjudicate")
     return 0

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 from tqdm.auto import tqdm
@@ -42,3 +44,19 @@ def progress(
 def note(message: str) -> None:
     """A line about which stage the build is in (stderr, so stdout stays the result)."""
     print(f"khc: {message}", file=sys.stderr, flush=True)
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Long work without Python's cyclic garbage collector. A build allocates millions of small
+    objects (labels, spans, per-article lists) that live until it ends; the collector would
+    re-scan them again and again, a fifth of the build time at 10,000 articles, and they form
+    no reference cycles worth collecting early. The collector runs once at the end."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+            gc.collect()
