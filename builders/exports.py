@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from array import array
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -417,19 +418,28 @@ class _Reader:
 
 def _fingerprint(result: object) -> bytes:
     """A digest of a prediction's labels without Label Studio's bookkeeping (ids, scores), to
-    compare two copies. Only the digest of the first copy is kept: keeping every prediction's
-    result until the end would hold the whole parsed prediction set in memory."""
+    compare two copies within one build. Only the digest of the first copy is kept: keeping
+    every prediction's result until the end would hold the whole parsed prediction set in memory.
+    Items are hashed one by one (order does not matter) with Python's hash, which is stable
+    within a process, which is all a comparison within one build needs."""
     if not isinstance(result, list):
-        canonical: object = result
-    else:
-        keep = []
-        for item in result:
-            if isinstance(item, dict):
-                value = item.get("value") or {}
-                fields = tuple(value.get(k) for k in ("start", "end", "labels", "choices"))
-                keep.append(repr((item.get("from_name"), fields)))
-        canonical = sorted(keep)
-    return hashlib.blake2b(repr(canonical).encode(), digest_size=16).digest()
+        return repr(result).encode()
+    hashes = []
+    for item in result:
+        if isinstance(item, dict):
+            value = item.get("value") or {}
+            key = (item.get("from_name"), value.get("start"), value.get("end"))
+            labels = (_frozen(value.get("labels")), _frozen(value.get("choices")))
+            try:
+                hashes.append(hash((*key, *labels)))
+            except TypeError:  # a value of an unexpected type: fall back to its text
+                hashes.append(hash(repr((key, labels))))
+    hashes.sort()
+    return hashlib.blake2b(array("q", hashes).tobytes(), digest_size=16).digest()
+
+
+def _frozen(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value
 
 
 UNIT_COLUMNS = [
