@@ -64,21 +64,28 @@ def _table(units: Units, annotators: list[str]) -> dict[object, dict[str, object
     return table
 
 
-def alpha(units: Units, annotators: list[str], table: dict | None = None) -> dict:
-    table = _table(units, annotators) if table is None else table
-    shared = {u: v for u, v in table.items() if len(v) >= 2}
-    if not shared:
+def alpha(
+    units: Units, annotators: list[str], table: dict | None = None, coded: tuple[np.ndarray, list] | None = None
+) -> dict:
+    """Krippendorff's alpha of `annotators` over the units at least two of them labelled.
+    `coded` is `code_matrix(table, annotators)` when the caller has it (its columns follow
+    `annotators`)."""
+    if coded is None:
+        coded = code_matrix(_table(units, annotators) if table is None else table, annotators)
+    matrix = coded[0]
+    answered = matrix >= 0
+    shared = answered.sum(axis=1) >= 2
+    n = int(shared.sum())
+    if n == 0:
         return _figure(None, 0, NOT_AVAILABLE_FEW)
-    values = sorted({x for v in shared.values() for x in v.values()}, key=str)
-    if len(values) < 2:
-        return _figure(None, len(shared), NOT_AVAILABLE_ONE_VALUE)
-    codes = {v: i for i, v in enumerate(values)}
-    who = sorted({a for v in shared.values() for a in v})
-    data = np.full((len(who), len(shared)), np.nan)
-    for j, answers in enumerate(shared.values()):
-        for a, value in answers.items():
-            data[who.index(a), j] = codes[value]
-    return _figure(krippendorff.alpha(reliability_data=data, level_of_measurement=units.level), len(shared))
+    rows = matrix[shared]
+    if len(np.unique(rows[rows >= 0])) < 2:
+        return _figure(None, n, NOT_AVAILABLE_ONE_VALUE)
+    # annotators × units, NaN where no value; annotators without a shared unit left out. The
+    # codes keep the values' order, which is all the nominal and ordinal metrics look at.
+    data = rows[:, answered[shared].any(axis=0)].T.astype(float)
+    data[data < 0] = np.nan
+    return _figure(krippendorff.alpha(reliability_data=data, level_of_measurement=units.level), n)
 
 
 def code_matrix(table: dict[object, dict[str, object]], annotators: list[str]) -> tuple[np.ndarray, list]:
@@ -265,7 +272,7 @@ def agreement(
     all_units = [found.claim_type, found.evidence, *article_units(units, annotators)]
     tables = {u.label: u.table for u in all_units}  # already limited to `annotators`
     coded = {label: code_matrix(table, annotators) for label, table in tables.items()}
-    overall = {u.label: alpha(u, annotators, tables[u.label]) for u in all_units}
+    overall = {u.label: alpha(u, annotators, coded=coded[u.label]) for u in all_units}
     pairs = []
     for a, b in pair_list:
         pair = {
@@ -274,7 +281,10 @@ def agreement(
             "cohen_kappa": {u.label: kappa(u, a, b, coded=coded[u.label], annotators=annotators) for u in all_units},
         }
         if pair_alpha:
-            pair["krippendorff_alpha"] = {u.label: alpha(u, [a, b]) for u in all_units}
+            columns = [annotators.index(a), annotators.index(b)]
+            pair["krippendorff_alpha"] = {
+                u.label: alpha(u, [a, b], coded=(coded[u.label][0][:, columns], coded[u.label][1])) for u in all_units
+            }
         pairs.append(pair)
     return {
         "annotators": annotators,
