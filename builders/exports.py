@@ -33,6 +33,7 @@ from builders.project import Project
 from builders.schema import ARTICLE_FAMILIES, CLAIM_TYPE, EVIDENCE, FAMILY_BY_NAME
 
 SPAN_CHUNK = 100_000  # spans held as Python tuples before they move into a DataFrame chunk
+ALLOWED = {family.name: frozenset(family.names) for family in FAMILY_BY_NAME.values()}
 PSEUDONYM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 FIX_REPULL = "export the project again with `khc ls pull` (never edit a snapshot by hand)"
 
@@ -259,7 +260,7 @@ class _Reader:
             self.problem("result is not a list", shown, where, FIX_REPULL)
             return
         text = self.texts[unit["article_id"]]
-        spans: dict[str, dict] = {}
+        spans: dict[str, tuple[int, int, str]] = {}  # region → (start, end, claim_type)
         evidence: dict[str, str] = {}
         article: dict[str, list[str]] = {}
         ok = True
@@ -269,7 +270,7 @@ class _Reader:
                 ok = False
                 continue
             name, value, region = item.get("from_name"), item.get("value") or {}, item.get("id")
-            family = FAMILY_BY_NAME.get(name)
+            family = FAMILY_BY_NAME.get(name) if isinstance(name, str) else None
             if family is None:
                 self.problem(
                     f"label field {name!r} is not in schema v1 (fields: {', '.join(FAMILY_BY_NAME)})",
@@ -287,8 +288,12 @@ class _Reader:
                 )
                 ok = False
                 continue
-            bad = [v for v in values if v not in family.names]
-            if bad:
+            try:
+                known = ALLOWED[name].issuperset(values)
+            except TypeError:  # an unhashable value: not a label
+                known = False
+            if not known:
+                bad = [v for v in values if v not in family.names]
                 self.problem(
                     f"{name} value {bad[0]!r} is not in schema v1 (allowed: {', '.join(family.names)})",
                     shown,
@@ -307,14 +312,14 @@ class _Reader:
                 ok = False
                 continue
             if family is CLAIM_TYPE:
-                span = self.read_span(unit, item, value, text, shown, f"{where}, region {region}")
+                span = self.read_span(unit, region, value, text, shown, where)
                 if span is None:
                     ok = False
                 elif region in spans:
                     self.problem(f"two spans share the region id {region!r}", shown, where, FIX_REPULL)
                     ok = False
                 else:
-                    spans[region] = {**span, CLAIM_TYPE.name: values[0]}
+                    spans[region] = (*span, values[0])
             elif family is EVIDENCE:
                 if region in evidence:
                     self.problem(f"region {region!r} has two evidence choices", shown, where, "keep one")
@@ -338,7 +343,7 @@ class _Reader:
             return
         seen_offsets: dict[tuple[int, int], str] = {}
         for region, span in spans.items():
-            key = (span["start"], span["end"])
+            key = span[:2]
             if key in seen_offsets:
                 self.problem(
                     f"regions {seen_offsets[key]!r} and {region!r} mark the same text {key[0]}-{key[1]}",
@@ -348,22 +353,13 @@ class _Reader:
                 )
                 return
             seen_offsets[key] = region
-        for region, span in spans.items():
+        uid, pending = unit["annotation_uid"], self.spans
+        for region, (start, end, claim_type) in spans.items():
             span_evidence = evidence.get(region)
             if span_evidence is None:
                 self.counts["spans_without_evidence"] += 1
             # A tuple in SPAN_COLUMNS order: a million spans as dicts cost several hundred MB more.
-            self.spans.append(
-                (
-                    unit["annotation_uid"],
-                    region,
-                    span["start"],
-                    span["end"],
-                    span["text"],
-                    span[CLAIM_TYPE.name],
-                    span_evidence,
-                )
-            )
+            pending.append((uid, region, start, end, text[start:end], claim_type, span_evidence))
         self.n_spans += len(spans)
         if len(self.spans) >= SPAN_CHUNK:
             self.flush_spans()
@@ -384,8 +380,15 @@ class _Reader:
             self.span_chunks.append(pd.DataFrame.from_records(self.spans, columns=SPAN_COLUMNS))
             self.spans = []
 
-    def read_span(self, unit: dict, item: dict, value: dict, text: str, shown: str, where: str) -> dict | None:
+    def read_span(
+        self, unit: dict, region: object, value: dict, text: str, shown: str, where: str
+    ) -> tuple[int, int] | None:
+        """The span's (start, end) in the article, repaired if its offsets are in another
+        convention (counted), or None with the problem recorded."""
         start, end, span_text = value.get("start"), value.get("end"), value.get("text")
+        if type(start) is int and type(end) is int and 0 <= start < end <= len(text) and text[start:end] == span_text:
+            return start, end  # the usual case, without the checks below
+        where = f"{where}, region {region}"
         if not isinstance(start, int) or not isinstance(end, int) or isinstance(start, bool):
             self.problem("the span has no integer start/end offsets", shown, where, FIX_REPULL)
             return None
@@ -407,13 +410,13 @@ class _Reader:
             self.report["repairs"].append(
                 {
                     "source": unit["source"],
-                    "region_id": item.get("id"),
+                    "region_id": region,
                     "reason": repair,
                     "from": [start, end],
                     "to": [fixed_start, fixed_end],
                 }
             )
-        return {"start": fixed_start, "end": fixed_end, "text": text[fixed_start:fixed_end]}
+        return fixed_start, fixed_end
 
 
 def _fingerprint(result: object) -> bytes:
