@@ -18,6 +18,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
+from array import array
 from dataclasses import dataclass
 
 import krippendorff
@@ -40,11 +41,49 @@ NOT_AVAILABLE_ONE_VALUE = "only one value was given, so agreement beyond chance 
 
 @dataclass
 class Units:
-    """One label's answers, unit → {annotator: value}, plus its measurement level."""
+    """One label's answers, unit → {annotator: value}, plus its measurement level. Span units come
+    already `coded` (see `code_matrix`), with no table: a dict per span unit would cost a quarter
+    of a GB at 10,000 articles."""
 
     label: str
     level: str  # "nominal" | "ordinal"
-    table: dict[object, dict[str, object]]
+    table: dict[object, dict[str, object]] | None
+    coded: tuple[np.ndarray, list] | None = None  # columns: the annotators the units were made for
+
+
+class _Coder:
+    """Collects (unit, annotator, value) answers as integer arrays and gives `code_matrix`'s
+    result for them: rows in the order units first got an answer, codes in `str` order of the
+    values."""
+
+    def __init__(self, annotators: list[str]):
+        self.column = {a: i for i, a in enumerate(annotators)}
+        self.rows: dict[object, int] = {}
+        self.codes: dict[object, int] = {}
+        self.unit, self.who, self.value = array("q"), array("q"), array("q")
+
+    def add(self, unit: object, answers: dict[str, object]) -> None:
+        row = self.rows.setdefault(unit, len(self.rows))
+        for annotator, value in answers.items():
+            self.unit.append(row)
+            self.who.append(self.column[annotator])
+            self.value.append(self.codes.setdefault(value, len(self.codes)))
+
+    def coded(self) -> tuple[np.ndarray, list]:
+        seen = list(self.codes)
+        order = sorted(range(len(seen)), key=lambda i: str(seen[i]))
+        remap = np.empty(len(seen), dtype=np.int32)
+        remap[order] = np.arange(len(seen), dtype=np.int32)
+        matrix = np.full((len(self.rows), len(self.column)), -1, dtype=np.int32)
+        if self.value:
+            unit = np.frombuffer(self.unit, dtype=np.int64)[::-1]
+            who = np.frombuffer(self.who, dtype=np.int64)[::-1]
+            value = remap[np.frombuffer(self.value, dtype=np.int64)[::-1]]
+            # one answer per (unit, annotator): the last given, as a dict would keep (a unit key
+            # can come twice when two clusters start on the same offsets)
+            last = np.unique(unit * len(self.column) + who, return_index=True)[1]
+            matrix[unit[last], who[last]] = value[last]
+        return matrix, [seen[i] for i in order]
 
 
 def _figure(value: float | None, n_units: int, reason: str | None = None) -> dict:
@@ -55,6 +94,8 @@ def _figure(value: float | None, n_units: int, reason: str | None = None) -> dic
 
 def _table(units: Units, annotators: list[str]) -> dict[object, dict[str, object]]:
     """unit → {annotator: value} for the chosen annotators (units nobody chosen answered dropped)."""
+    if units.table is None:
+        raise ValueError(f"{units.label} units come coded for the annotators they were made for; pass `coded`")
     chosen = set(annotators)
     table = {}
     for unit, answers in units.table.items():
@@ -157,8 +198,7 @@ def span_pass(
     names = units["annotator"].tolist()
     keep = units["annotator"].isin(annotators).to_numpy()
     annotated = units.groupby("annotator")["article_id"].agg(set).to_dict() if len(units) else {}
-    type_table: dict[object, dict[str, object]] = {}
-    evidence_table: dict[object, dict[str, object]] = {}
+    type_coder, evidence_coder = _Coder(annotators), _Coder(annotators)
     pair_counts = {pair: [0, 0, 0] for pair in pairs}
     clusters_out = []
     for article_id, rows in groups.slices(keep, desc="agreement"):
@@ -168,11 +208,15 @@ def span_pass(
             unit = f"{article_id}:{members[0][0]}-{members[0][1]}"
             if keep_clusters:
                 clusters_out.append({"article_id": article_id, "unit": unit, "members": members})
+            types, ranks = {}, {}
             for _start, _end, annotator, claim_type, evidence, _row in members:  # one span per annotator
-                type_table.setdefault(unit, {})[annotator] = claim_type
+                types[annotator] = claim_type
                 rank = evidence_rank(evidence) if isinstance(evidence, str) else None
                 if rank is not None:
-                    evidence_table.setdefault(unit, {})[annotator] = rank
+                    ranks[annotator] = rank
+            type_coder.add(unit, types)
+            if ranks:
+                evidence_coder.add(unit, ranks)
         if pair_counts:
             by_annotator: dict[str, list[tuple[int, int]]] = {}
             for r in records:
@@ -185,8 +229,8 @@ def span_pass(
                     figures[1] += overlap
                     figures[2] += len(left) + len(right)
     return SpanPass(
-        Units(CLAIM_TYPE.name, "nominal", type_table),
-        Units(EVIDENCE.name, "ordinal", evidence_table),
+        Units(CLAIM_TYPE.name, "nominal", None, type_coder.coded()),
+        Units(EVIDENCE.name, "ordinal", None, evidence_coder.coded()),
         pair_counts,
         clusters_out,
     )
@@ -270,8 +314,8 @@ def agreement(
     pair_list = list(itertools.combinations(annotators, 2))
     found = span_pass(units, spans, annotators, groups, pairs=pair_list)
     all_units = [found.claim_type, found.evidence, *article_units(units, annotators)]
-    tables = {u.label: u.table for u in all_units}  # already limited to `annotators`
-    coded = {label: code_matrix(table, annotators) for label, table in tables.items()}
+    # all made for `annotators`, so the matrices' columns follow them
+    coded = {u.label: u.coded if u.coded is not None else code_matrix(u.table, annotators) for u in all_units}
     overall = {u.label: alpha(u, annotators, coded=coded[u.label]) for u in all_units}
     pairs = []
     for a, b in pair_list:
