@@ -56,21 +56,26 @@ def _build(project: Project, out: Path | None, version: str, date: str | None) -
     corpus = load_corpus(project)
     if corpus.empty:
         fail("the corpus is empty", file=project.rel(project.corpus_file), fix="add articles with `khc ingest FILE`")
+    existing = read_split_file(project.split_file, project.rel(project.split_file))
     note(f"{len(corpus)} articles in the corpus; reading the Label Studio exports")
     labels = read_labels(project, corpus)
     note(f"read {len(labels.units)} annotations and {len(labels.spans)} spans; aggregating")
     groups = SpanGroups.of(labels.units, labels.spans)  # spans sorted and grouped once, for both stages
     aggregated = aggregate(labels.units, labels.spans, groups)
+    note(f"{len(aggregated.claims)} claims; computing agreement")
+    agreement_report = agreement(labels.units, labels.spans, groups=groups)
+    del groups
 
-    existing = read_split_file(project.split_file, project.rel(project.split_file))
+    note("encoding the tables")
     new_assignments = choose_splits(existing, corpus["article_id"].tolist(), project.splits.seed, project.splits.ratios)
     tables = split_tables(corpus, labels, aggregated, {**existing, **new_assignments})
     counts = labels.counts + aggregated.counts
     counts["articles"] = len(corpus)
     counts["new_split_assignments"] = len(new_assignments)
+    build_report = {"counts": dict(sorted(counts.items())), **labels.report, **aggregated.report}
+    del corpus, labels, aggregated  # the Arrow tables hold everything written from here on
 
-    note(f"{len(aggregated.claims)} claims; computing agreement and writing the tables")
-    agreement_report = agreement(labels.units, labels.spans, groups=groups)
+    note("writing the dataset")
     config_sha = labeling_config_sha256()
     template = project.datacard_file
     if not template.exists():
@@ -92,9 +97,7 @@ def _build(project: Project, out: Path | None, version: str, date: str | None) -
         (stage / "README.md").write_text(readme, encoding="utf-8")
         write_json(stage / "agreement.json", agreement_report)
         write_metadata(stage, project, tables, version, date)
-        write_json(
-            stage / "build_report.json", {"counts": dict(sorted(counts.items())), **labels.report, **aggregated.report}
-        )
+        write_json(stage / "build_report.json", build_report)
         write_json(
             stage / "manifest.json",
             {
