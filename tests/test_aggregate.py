@@ -34,3 +34,44 @@ def test_plurality_and_ties():
     assert plurality(["x", "y", "z"]) == (None, True)
     assert plurality([None, "y"]) == ("y", False)
     assert plurality([None, None]) == (None, False)
+
+
+def test_span_groups_sort_spans_per_article_and_drop_spans_of_unknown_annotations():
+    import pandas as pd
+
+    from builders.aggregate import SpanGroups
+
+    units = pd.DataFrame(
+        {
+            "annotation_uid": ["u-b", "u-a", "u-c"],
+            "article_id": ["khc-2", "khc-1", "khc-2"],
+            "annotator": ["b", "a", "c"],
+        }
+    )
+    spans = pd.DataFrame(
+        {
+            "annotation_uid": ["u-c", "u-b", "u-a", "u-gone", "u-b"],
+            "start": [5, 5, 0, 1, 0],
+            "end": [9, 9, 4, 2, 3],
+            "text": ["t"] * 5,
+            "claim_type": ["efficacy", "safety", None, "efficacy", "efficacy"],
+            "evidence": [None, "anecdotal", None, None, None],
+        }
+    )
+    groups = SpanGroups.of(units, spans)
+    assert groups.article_ids == ["khc-1", "khc-2"] and groups.n_spans == 5
+    got = {
+        article: [(s, e, units["annotation_uid"][u], ct, ev, row) for s, e, _r, u, ct, ev, row in rows]
+        for article, rows in groups.slices()
+    }
+    assert got == {
+        "khc-1": [(0, 4, "u-a", None, None, 2)],
+        # same offsets: ordered by annotation_uid (u-b before u-c), whatever the input order
+        "khc-2": [
+            (0, 3, "u-b", "efficacy", None, 4),
+            (5, 9, "u-b", "safety", "anecdotal", 1),
+            (5, 9, "u-c", "efficacy", None, 0),
+        ],
+    }
+    keep = units["annotator"].isin(["c"]).to_numpy()
+    assert [article for article, _ in groups.slices(keep)] == ["khc-2"]

@@ -128,3 +128,24 @@ def test_disagreement_list_for_adjudication(fixture_labels):
         == "ann-a: not_satisfactory; ann-b: satisfactory; ann-c: not_applicable"
     )
     assert ("khc-000001", "risk_disclosures.medical_supervision") not in rows  # all three ticked it
+
+
+def test_coded_span_units_equal_the_dict_table_they_replace():
+    """span_pass collects answers as integer arrays (_Coder); the result must be what
+    code_matrix gives for the unit → {annotator: value} dict built the plain way, repeated
+    unit keys (last answer wins) included."""
+    from builders.agreement import _Coder, code_matrix
+
+    rng = np.random.default_rng(7)
+    annotators = ["a", "b", "c", "model/x"]
+    coder, table = _Coder(annotators), {}
+    for _ in range(400):
+        unit = f"u{rng.integers(0, 120)}"
+        answers = {str(a): str(rng.choice(["efficacy", "safety", "dosage"])) for a in rng.choice(annotators, 2)}
+        coder.add(unit, answers)
+        for a, v in answers.items():
+            table.setdefault(unit, {})[a] = v
+    matrix, values = coder.coded()
+    expected_matrix, expected_values = code_matrix(table, annotators)
+    assert values == expected_values
+    assert (matrix == expected_matrix).all()
