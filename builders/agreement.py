@@ -35,6 +35,14 @@ from builders.schema import (
     evidence_rank,
 )
 
+# What agreement reads of the units table (the helper process gets only these).
+AGREEMENT_UNIT_COLUMNS = [
+    "article_id",
+    "annotator",
+    RISK_DISCLOSURES.name,
+    HARMS_EXPLAINED.name,
+    EVIDENCE_EXPLAINED.name,
+]
 NOT_AVAILABLE_FEW = "fewer than two annotators labelled any shared unit"
 NOT_AVAILABLE_ONE_VALUE = "only one value was given, so agreement beyond chance is undefined"
 

@@ -13,11 +13,12 @@ from pathlib import Path
 
 from builders import derived
 from builders.aggregate import SpanGroups, aggregate
-from builders.agreement import agreement
+from builders.agreement import AGREEMENT_UNIT_COLUMNS
 from builders.card import card_data, figures, render_card
 from builders.corpus import load_corpus, sha256_file
 from builders.errors import KhcError, fail
 from builders.exports import read_labels
+from builders.helper import PARALLEL_MIN_ARTICLES, Helper, agreement_of, hashes_of
 from builders.labelconfig import labeling_config_sha256
 from builders.metadata import write_metadata
 from builders.progress import gc_paused, note
@@ -40,14 +41,20 @@ UNRELEASED = "0.0.0-dev"
 
 
 def build(
-    project: Project, out: Path | None = None, *, version: str = UNRELEASED, date: str | None = None
+    project: Project,
+    out: Path | None = None,
+    *,
+    version: str = UNRELEASED,
+    date: str | None = None,
+    helper: bool = True,
 ) -> BuildResult:
-    """Build the dataset; `version` and `date` are set by `khc release` (else: unreleased)."""
+    """Build the dataset; `version` and `date` are set by `khc release` (else: unreleased).
+    With `helper`, a large corpus's agreement is computed in a second process (builders/helper.py)."""
     with gc_paused():
-        return _build(project, out, version, date)
+        return _build(project, out, version, date, helper)
 
 
-def _build(project: Project, out: Path | None, version: str, date: str | None) -> BuildResult:
+def _build(project: Project, out: Path | None, version: str, date: str | None, helper: bool) -> BuildResult:
     out = (out or project.default_out).resolve()
     problems = derived.check(project)
     if problems:
@@ -58,13 +65,19 @@ def _build(project: Project, out: Path | None, version: str, date: str | None) -
         fail("the corpus is empty", file=project.rel(project.corpus_file), fix="add articles with `khc ingest FILE`")
     existing = read_split_file(project.split_file, project.rel(project.split_file))
     note(f"{len(corpus)} articles in the corpus; reading the Label Studio exports")
-    labels = read_labels(project, corpus)
-    note(f"read {len(labels.units)} annotations and {len(labels.spans)} spans; aggregating")
-    groups = SpanGroups.of(labels.units, labels.spans)  # spans sorted and grouped once, for both stages
-    aggregated = aggregate(labels.units, labels.spans, groups)
-    note(f"{len(aggregated.claims)} claims; computing agreement")
-    agreement_report = agreement(labels.units, labels.spans, groups=groups)
-    del groups
+    inputs = [p for p in _input_files(project) if p != project.split_file]  # it may change below
+    with Helper(helper and len(corpus) >= PARALLEL_MIN_ARTICLES) as beside:
+        input_hashes = beside.run(hashes_of, inputs)
+        labels = read_labels(project, corpus)
+        note(f"read {len(labels.units)} annotations and {len(labels.spans)} spans; aggregating and computing agreement")
+        groups = SpanGroups.of(labels.units, labels.spans)  # spans sorted and grouped once, for both stages
+        agreement_result = beside.run(agreement_of, labels.units[AGREEMENT_UNIT_COLUMNS], labels.spans.iloc[:0], groups)
+        aggregated = aggregate(labels.units, labels.spans, groups)
+        del groups
+        note(f"{len(aggregated.claims)} claims")
+        agreement_report = agreement_result()
+        del agreement_result  # it holds the span groups
+        hashes = input_hashes()
 
     note("encoding the tables")
     new_assignments = choose_splits(existing, corpus["article_id"].tolist(), project.splits.seed, project.splits.ratios)
@@ -91,7 +104,8 @@ def _build(project: Project, out: Path | None, version: str, date: str | None) -
     # failure while writing leaves a correct file), then write the output.
     if new_assignments:
         append_assignments(project.split_file, new_assignments)
-    inputs = _input_files(project)
+    if project.split_file.is_file():
+        hashes[project.split_file] = sha256_file(project.split_file)
     with staged_output(out) as stage:
         rows = write_tables(stage, tables)
         (stage / "README.md").write_text(readme, encoding="utf-8")
@@ -106,12 +120,13 @@ def _build(project: Project, out: Path | None, version: str, date: str | None) -
                 "schema_version": SCHEMA_VERSION,
                 "guideline_version": guideline_version,
                 "labeling_config_sha256": config_sha,
-                "inputs": {project.rel(p): sha256_file(p) for p in inputs},
+                "inputs": {project.rel(p): hashes[p] for p in sorted(hashes, key=project.rel)},
                 "outputs": output_hashes(stage, rows),
                 "counts": dict(sorted(counts.items())),
                 "tools": tool_versions(),
             },
         )
+    note("done")
     return BuildResult(out=out, rows=rows, counts=counts, new_split_assignments=new_assignments)
 
 

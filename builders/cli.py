@@ -33,7 +33,13 @@ def _cmd_build(args: argparse.Namespace) -> int:
     from builders.build import build
 
     project = load_project(args.root)
-    result = build(project, Path(args.out) if args.out else None, version=args.dataset_version, date=args.date)
+    result = build(
+        project,
+        Path(args.out) if args.out else None,
+        version=args.dataset_version,
+        date=args.date,
+        helper=not args.single_process,
+    )
     print(f"built {project.rel(result.out) if result.out.is_relative_to(project.root) else result.out}")
     for path, n in sorted(result.rows.items()):
         print(f"  {path}: {n} rows")
@@ -287,6 +293,12 @@ def parser() -> argparse.ArgumentParser:
         help="version written into the card, manifest, CITATION.cff and Croissant (set by khc release)",
     )
     p.add_argument("--date", help="release date YYYY-MM-DD (set by khc release)")
+    p.add_argument(
+        "--single-process",
+        action="store_true",
+        help="compute agreement in this process too (default: in a second process beside aggregation, "
+        "for corpora of 200 articles or more; the output is the same)",
+    )
     p.set_defaults(func=_cmd_build)
 
     p = sub.add_parser(

@@ -13,12 +13,16 @@ from tqdm.auto import tqdm
 
 T = TypeVar("T")
 LINE_EVERY_SECONDS = 10.0
+QUIET = False  # set in a helper process, whose work the main process already reports
 
 
 def progress(
     items: Iterable[T], *, desc: str, unit: str, total: int | None = None, extra: Callable[[], str] | None = None
 ) -> Iterator[T]:
     """Yield `items`, showing how far along we are; `extra()` adds live counts (e.g. labels read)."""
+    if QUIET:
+        yield from items
+        return
     if total is None and hasattr(items, "__len__"):
         total = len(items)  # type: ignore[arg-type]
     if sys.stderr.isatty():
@@ -41,9 +45,27 @@ def progress(
             last = now
 
 
+STARTED = time.monotonic()
+
+
 def note(message: str) -> None:
-    """A line about which stage the build is in (stderr, so stdout stays the result)."""
-    print(f"khc: {message}", file=sys.stderr, flush=True)
+    """A line about which stage the build is in (stderr, so stdout stays the result), with the
+    time since khc started and the process's peak memory so far (benchmarks/ reads them)."""
+    print(
+        f"khc: {message} [{time.monotonic() - STARTED:.1f} s, peak {peak_rss_mib():.0f} MiB]",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory in MiB (0 where the platform doesn't say)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return 0.0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, KiB elsewhere
 
 
 @contextmanager

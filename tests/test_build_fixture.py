@@ -6,6 +6,7 @@ The known answers are worked out by hand from tests/fixtures/make_exports.py.
 from __future__ import annotations
 
 import json
+import multiprocessing
 from pathlib import Path
 
 import pytest
@@ -207,3 +208,22 @@ def test_reading_spans_in_small_chunks_gives_the_same_bytes(built, tmp_path, mon
     monkeypatch.setattr("builders.exports.SPAN_CHUNK", 5)  # the fixture's 28 spans in several chunks
     assert khc("build", "--out", str(tmp_path / "chunked"), root=built)[0] == 0
     assert tree_digest(tmp_path / "chunked") == tree_digest(built / "dist")
+
+
+def test_agreement_and_input_hashes_in_a_helper_process_give_the_same_bytes(built, tmp_path, monkeypatch):
+    monkeypatch.setattr("builders.build.PARALLEL_MIN_ARTICLES", 1)  # the fixture is far below the real threshold
+    spawned = []
+    real = multiprocessing.get_context
+
+    def counting(method=None):
+        spawned.append(method)
+        return real(method)
+
+    monkeypatch.setattr("builders.helper.multiprocessing.get_context", counting)
+    assert khc("build", "--out", str(tmp_path / "helper"), root=built)[0] == 0
+    assert spawned == ["spawn"]
+    assert tree_digest(tmp_path / "helper") == tree_digest(built / "dist")
+    spawned.clear()
+    assert khc("build", "--single-process", "--out", str(tmp_path / "single"), root=built)[0] == 0
+    assert spawned == []
+    assert tree_digest(tmp_path / "single") == tree_digest(built / "dist")

@@ -1,0 +1,100 @@
+"""A second process for the build, on the machine's second core.
+
+When the corpus is large enough for it to pay (PARALLEL_MIN_ARTICLES), a helper process
+is spawned (so it shares no state or threads with this one) when the build starts, and
+takes two jobs that need nothing from the main line of work:
+- hashing the input files for the manifest, while the main process reads them;
+- agreement, while the main process aggregates (both need the same spans and nothing from
+  each other); it receives only the unit columns agreement reads and the span arrays.
+The results are the same either way (tests/test_build_fixture.py compares the outputs).
+If the helper can't be started or dies, the work is done here instead, with a note.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import TypeVar
+
+import pandas as pd
+
+from builders.progress import note
+
+PARALLEL_MIN_ARTICLES = 200  # below this, agreement takes less than starting a process
+T = TypeVar("T")
+
+
+def _init() -> None:
+    """In the helper: no progress output (the main process reports) and no cyclic GC (see
+    progress.gc_paused; the helper lives for one build)."""
+    import builders.progress
+
+    builders.progress.QUIET = True
+    gc.disable()
+
+
+def _warm() -> None:
+    import builders.agreement  # noqa: F401  (the helper's imports, while the main process reads)
+
+
+class Helper:
+    """`with Helper(enabled) as helper:` … `result = helper.run(fn, *args)` … `result()`: fn's
+    result, computed in the helper process when enabled (fn and its arguments must pickle),
+    else here when `result()` is called."""
+
+    def __init__(self, enabled: bool):
+        self.pool: ProcessPoolExecutor | None = None
+        if enabled:
+            try:
+                context = multiprocessing.get_context("spawn")
+                self.pool = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_init)
+                self.pool.submit(_warm)
+            except (OSError, RuntimeError) as exc:  # e.g. no process may be started here
+                note(f"working in one process ({exc})")
+                self.pool = None
+
+    def __enter__(self) -> Helper:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def run(self, fn: Callable[..., T], *args: object, **kwargs: object) -> Callable[[], T]:
+        def here() -> T:
+            return fn(*args, **kwargs)
+
+        if self.pool is None:
+            return here
+        try:
+            future: Future = self.pool.submit(fn, *args, **kwargs)
+        except (BrokenProcessPool, RuntimeError) as exc:
+            note(f"the helper process is gone ({exc}); working in this process")
+            self.pool = None
+            return here
+
+        def result() -> T:
+            try:
+                return future.result()
+            except BrokenProcessPool as exc:
+                note(f"the helper process died ({exc}); working in this process")
+                return here()
+
+        return result
+
+
+def agreement_of(units: pd.DataFrame, spans: pd.DataFrame, groups) -> dict:
+    """The build's agreement report (all annotators), from only what it reads."""
+    from builders.agreement import agreement
+
+    return agreement(units, spans, groups=groups)
+
+
+def hashes_of(paths: list[Path]) -> dict[Path, str]:
+    from builders.corpus import sha256_file
+
+    return {path: sha256_file(path) for path in paths}
