@@ -1,6 +1,9 @@
 """ketamine-health-claims: articles + Label Studio labels → versioned Hugging Face dataset."""
 
+import time
 from importlib import metadata
+
+STARTED = time.monotonic()  # when khc started, give or take the interpreter's own start (progress.note)
 
 try:
     __version__ = metadata.version("ketamine-health-claims")

@@ -74,7 +74,7 @@ def _build(project: Project, out: Path | None, version: str, date: str | None, h
         agreement_result = beside.run(agreement_of, labels.units[AGREEMENT_UNIT_COLUMNS], labels.spans.iloc[:0], groups)
         aggregated = aggregate(labels.units, labels.spans, groups)
         del groups
-        note(f"{len(aggregated.claims)} claims")
+        note(f"{len(aggregated.claims)} claims; waiting for agreement")
         agreement_report = agreement_result()
         del agreement_result  # it holds the span groups
         hashes = input_hashes()

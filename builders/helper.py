@@ -38,7 +38,10 @@ def _init() -> None:
 
 
 def _warm() -> None:
-    import builders.agreement  # noqa: F401  (the helper's imports, while the main process reads)
+    """The helper's imports, done while the main process reads."""
+    import sklearn.metrics  # noqa: F401  (agreement imports it lazily: it is slow to import)
+
+    import builders.agreement  # noqa: F401
 
 
 class Helper:

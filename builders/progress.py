@@ -11,6 +11,8 @@ from typing import TypeVar
 
 from tqdm.auto import tqdm
 
+from builders import STARTED
+
 T = TypeVar("T")
 LINE_EVERY_SECONDS = 10.0
 QUIET = False  # set in a helper process, whose work the main process already reports
@@ -43,9 +45,6 @@ def progress(
             more = f", {extra()}" if extra else ""
             print(f"  {desc}: {count}{of} {unit}s{more} ({now - started:.0f}s)", file=sys.stderr, flush=True)
             last = now
-
-
-STARTED = time.monotonic()
 
 
 def note(message: str) -> None:
