@@ -62,16 +62,24 @@ class Units:
 class _Coder:
     """Collects (unit, annotator, value) answers as integer arrays and gives `code_matrix`'s
     result for them: rows in the order units first got an answer, codes in `str` order of the
-    values."""
+    values. Unit keys are looked up only among the current article's (`next_article`), so
+    no key of the whole corpus is kept."""
 
     def __init__(self, annotators: list[str]):
         self.column = {a: i for i, a in enumerate(annotators)}
-        self.rows: dict[object, int] = {}
+        self.n_rows = 0
+        self.rows: dict[object, int] = {}  # the current article's unit keys
         self.codes: dict[object, int] = {}
         self.unit, self.who, self.value = array("q"), array("q"), array("q")
 
+    def next_article(self) -> None:
+        self.rows = {}
+
     def add(self, unit: object, answers: dict[str, object]) -> None:
-        row = self.rows.setdefault(unit, len(self.rows))
+        row = self.rows.get(unit)
+        if row is None:
+            row = self.rows[unit] = self.n_rows
+            self.n_rows += 1
         for annotator, value in answers.items():
             self.unit.append(row)
             self.who.append(self.column[annotator])
@@ -82,7 +90,7 @@ class _Coder:
         order = sorted(range(len(seen)), key=lambda i: str(seen[i]))
         remap = np.empty(len(seen), dtype=np.int32)
         remap[order] = np.arange(len(seen), dtype=np.int32)
-        matrix = np.full((len(self.rows), len(self.column)), -1, dtype=np.int32)
+        matrix = np.full((self.n_rows, len(self.column)), -1, dtype=np.int32)
         if self.value:
             unit = np.frombuffer(self.unit, dtype=np.int64)[::-1]
             who = np.frombuffer(self.who, dtype=np.int64)[::-1]
@@ -211,11 +219,15 @@ def span_pass(
     clusters_out = []
     for article_id, rows in groups.slices(keep, desc="agreement"):
         records = [(r[0], r[1], names[r[3]], r[4], r[5], r[6]) for r in rows]
+        type_coder.next_article()
+        evidence_coder.next_article()
         for cluster in match_spans([(r[0], r[1], r[2]) for r in records]):
             members = [records[i] for i in cluster]
-            unit = f"{article_id}:{members[0][0]}-{members[0][1]}"
+            unit = members[0][:2]  # the anchor's offsets name the unit within its article
             if keep_clusters:
-                clusters_out.append({"article_id": article_id, "unit": unit, "members": members})
+                clusters_out.append(
+                    {"article_id": article_id, "unit": f"{article_id}:{unit[0]}-{unit[1]}", "members": members}
+                )
             types, ranks = {}, {}
             for _start, _end, annotator, claim_type, evidence, _row in members:  # one span per annotator
                 types[annotator] = claim_type
@@ -306,36 +318,58 @@ def span_matching(counts: list[int]) -> dict:
     return {"exact": _figure(2 * exact / total, total), "overlap": _figure(2 * overlap / total, total)}
 
 
-def agreement(
-    units: pd.DataFrame,
-    spans: pd.DataFrame,
-    annotators: list[str] | None = None,
-    *,
-    pair_alpha: bool = False,
-    groups: SpanGroups | None = None,
-) -> dict:
-    """Agreement of `annotators` (default: everyone) as a JSON-ready dict. Alpha is given for the
-    whole set; per pair only with `pair_alpha` (kappa is the pairwise figure), since it costs a pass
-    over every unit for each pair. `groups` is `SpanGroups.of(units, spans)` if the caller has it."""
+@dataclass
+class Answers:
+    """Every label's answers of `annotators`, coded (`code_matrix`, columns in `annotators`
+    order), and the span-matching counts per pair: all that the figures need, compact enough
+    to come back from the build's helper process."""
+
+    annotators: list[str]
+    units: list[Units]
+    pair_counts: dict[tuple[str, str], list[int]]
+    kappas: dict[tuple[str, str], dict[str, dict]] | None = None  # `kappas(self)`, if computed already
+
+
+def kappas(found: Answers) -> dict[tuple[str, str], dict[str, dict]]:
+    """Cohen's kappa of every pair of annotators, per label."""
+    return {
+        (a, b): {u.label: kappa(u, a, b, coded=u.coded, annotators=found.annotators) for u in found.units}
+        for a, b in itertools.combinations(found.annotators, 2)
+    }
+
+
+def answers(
+    units: pd.DataFrame, spans: pd.DataFrame, annotators: list[str] | None = None, groups: SpanGroups | None = None
+) -> Answers:
+    """Collect and code the answers of `annotators` (default: everyone). `groups` is
+    `SpanGroups.of(units, spans)` if the caller has it."""
     everyone = sorted(units["annotator"].unique()) if len(units) else []
     annotators = sorted(annotators or everyone)
-    pair_list = list(itertools.combinations(annotators, 2))
-    found = span_pass(units, spans, annotators, groups, pairs=pair_list)
-    all_units = [found.claim_type, found.evidence, *article_units(units, annotators)]
-    # all made for `annotators`, so the matrices' columns follow them
-    coded = {u.label: u.coded if u.coded is not None else code_matrix(u.table, annotators) for u in all_units}
-    overall = {u.label: alpha(u, annotators, coded=coded[u.label]) for u in all_units}
+    found = span_pass(units, spans, annotators, groups, pairs=list(itertools.combinations(annotators, 2)))
+    coded = [
+        Units(u.label, u.level, None, u.coded if u.coded is not None else code_matrix(u.table, annotators))
+        for u in [found.claim_type, found.evidence, *article_units(units, annotators)]
+    ]
+    return Answers(annotators, coded, found.pair_counts)
+
+
+def report(found: Answers, *, pair_alpha: bool = False) -> dict:
+    """The agreement figures as a JSON-ready dict. Alpha is given for the whole set; per pair only
+    with `pair_alpha` (kappa is the pairwise figure)."""
+    annotators = found.annotators
+    overall = {u.label: alpha(u, annotators, coded=u.coded) for u in found.units}
+    pair_kappas = found.kappas if found.kappas is not None else kappas(found)
     pairs = []
-    for a, b in pair_list:
+    for a, b in itertools.combinations(annotators, 2):
         pair = {
             "annotators": [a, b],
             "span_matching": span_matching(found.pair_counts[(a, b)]),
-            "cohen_kappa": {u.label: kappa(u, a, b, coded=coded[u.label], annotators=annotators) for u in all_units},
+            "cohen_kappa": pair_kappas[(a, b)],
         }
         if pair_alpha:
             columns = [annotators.index(a), annotators.index(b)]
             pair["krippendorff_alpha"] = {
-                u.label: alpha(u, [a, b], coded=(coded[u.label][0][:, columns], coded[u.label][1])) for u in all_units
+                u.label: alpha(u, [a, b], coded=(u.coded[0][:, columns], u.coded[1])) for u in found.units
             }
         pairs.append(pair)
     return {
@@ -345,6 +379,18 @@ def agreement(
         "method": "Krippendorff's alpha (krippendorff package), Cohen's kappa (scikit-learn; linear weights "
         "for evidence); spans matched at IoU >= 0.5; evidence 'not_applicable' excluded",
     }
+
+
+def agreement(
+    units: pd.DataFrame,
+    spans: pd.DataFrame,
+    annotators: list[str] | None = None,
+    *,
+    pair_alpha: bool = False,
+    groups: SpanGroups | None = None,
+) -> dict:
+    """Agreement of `annotators` (default: everyone) as a JSON-ready dict: `report(answers(...))`."""
+    return report(answers(units, spans, annotators, groups), pair_alpha=pair_alpha)
 
 
 def disagreements(

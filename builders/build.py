@@ -14,11 +14,12 @@ from pathlib import Path
 from builders import derived
 from builders.aggregate import SpanGroups, aggregate
 from builders.agreement import AGREEMENT_UNIT_COLUMNS
+from builders.agreement import report as agreement_report_of
 from builders.card import card_data, figures, render_card
 from builders.corpus import load_corpus, sha256_file
 from builders.errors import KhcError, fail
 from builders.exports import read_labels
-from builders.helper import PARALLEL_MIN_ARTICLES, Helper, agreement_of, hashes_of
+from builders.helper import PARALLEL_MIN_ARTICLES, Helper, answers_of, hashes_of
 from builders.labelconfig import labeling_config_sha256
 from builders.metadata import write_metadata
 from builders.progress import gc_paused, note
@@ -71,13 +72,16 @@ def _build(project: Project, out: Path | None, version: str, date: str | None, h
         labels = read_labels(project, corpus)
         note(f"read {len(labels.units)} annotations and {len(labels.spans)} spans; aggregating and computing agreement")
         groups = SpanGroups.of(labels.units, labels.spans)  # spans sorted and grouped once, for both stages
-        agreement_result = beside.run(agreement_of, labels.units[AGREEMENT_UNIT_COLUMNS], labels.spans.iloc[:0], groups)
+        agreement_answers = beside.run(answers_of, labels.units[AGREEMENT_UNIT_COLUMNS], labels.spans.iloc[:0], groups)
         aggregated = aggregate(labels.units, labels.spans, groups)
         del groups
         note(f"{len(aggregated.claims)} claims; waiting for agreement")
-        agreement_report = agreement_result()
-        del agreement_result  # it holds the span groups
+        found = agreement_answers()
+        del agreement_answers  # it holds the span groups
         hashes = input_hashes()
+    note("agreement figures")
+    agreement_report = agreement_report_of(found)
+    del found
 
     note("encoding the tables")
     new_assignments = choose_splits(existing, corpus["article_id"].tolist(), project.splits.seed, project.splits.ratios)

@@ -4,8 +4,10 @@ When the corpus is large enough for it to pay (PARALLEL_MIN_ARTICLES), a helper 
 is spawned (so it shares no state or threads with this one) when the build starts, and
 takes two jobs that need nothing from the main line of work:
 - hashing the input files for the manifest, while the main process reads them;
-- agreement, while the main process aggregates (both need the same spans and nothing from
-  each other); it receives only the unit columns agreement reads and the span arrays.
+- agreement's span matching and coding, while the main process aggregates (both need the
+  same spans and nothing from each other); it receives only the unit columns agreement reads
+  and the span arrays, and returns the coded answers and the kappas; the main process
+  computes the alphas.
 The results are the same either way (tests/test_build_fixture.py compares the outputs).
 If the helper can't be started or dies, the work is done here instead, with a note.
 """
@@ -90,11 +92,16 @@ class Helper:
         return result
 
 
-def agreement_of(units: pd.DataFrame, spans: pd.DataFrame, groups) -> dict:
-    """The build's agreement report (all annotators), from only what it reads."""
-    from builders.agreement import agreement
+def answers_of(units: pd.DataFrame, spans: pd.DataFrame, groups):
+    """Agreement's coded answers of all annotators (the span matching is the costly part) and
+    Cohen's kappas (scikit-learn is imported here already). Krippendorff's alpha is left to the
+    main process once it has aggregated: it needs a few hundred MB for a moment at 10,000
+    articles, better spent when aggregation has finished than while it runs."""
+    from builders.agreement import answers, kappas
 
-    return agreement(units, spans, groups=groups)
+    found = answers(units, spans, groups=groups)
+    found.kappas = kappas(found)
+    return found
 
 
 def hashes_of(paths: list[Path]) -> dict[Path, str]:
