@@ -214,7 +214,7 @@ def main() -> None:
     print("\n".join(["", f"khc's stages at N = {max(args.articles):,}:", *stages]))
     if args.readme:
         commit = subprocess.run(
-            ["git", "log", "-1", "--format=%h %s"], capture_output=True, text=True, cwd=HERE
+            ["git", "log", "-1", "--format=%h"], capture_output=True, text=True, cwd=HERE
         ).stdout.strip()
         dirty = subprocess.run(
             ["git", "status", "--porcelain", "--", "builders"], capture_output=True, text=True, cwd=HERE
