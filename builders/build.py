@@ -70,7 +70,10 @@ def _build(project: Project, out: Path | None, version: str, date: str | None, h
     with Helper(helper and len(corpus) >= PARALLEL_MIN_ARTICLES) as beside:
         input_hashes = beside.run(hashes_of, inputs)
         labels = read_labels(project, corpus)
-        note(f"read {len(labels.units)} annotations and {len(labels.spans)} spans; aggregating and computing agreement")
+        note(
+            f"read {labels.counts['annotations_read']} annotations, {labels.counts['predictions_read']} predictions "
+            f"and {len(labels.spans)} spans; aggregating and computing agreement"
+        )
         groups = SpanGroups.of(labels.units, labels.spans)  # spans sorted and grouped once, for both stages
         agreement_answers = beside.run(answers_of, labels.units[AGREEMENT_UNIT_COLUMNS], labels.spans.iloc[:0], groups)
         aggregated = aggregate(labels.units, labels.spans, groups)

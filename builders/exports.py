@@ -497,7 +497,7 @@ def read_labels(project: Project, corpus: pd.DataFrame) -> Labels:
                 iter_tasks(path, shown),
                 desc=f"reading {path.name}",
                 unit="task",
-                extra=lambda: f"{len(reader.units)} annotations, {reader.n_spans} spans",
+                extra=lambda: f"{len(reader.units)} annotations and predictions, {reader.n_spans} spans",
             )
             for index, task in enumerate(tasks):
                 if is_export and isinstance(task, dict) and task.get("project") != ls_project:

@@ -227,3 +227,21 @@ def test_agreement_and_input_hashes_in_a_helper_process_give_the_same_bytes(buil
     assert khc("build", "--single-process", "--out", str(tmp_path / "single"), root=built)[0] == 0
     assert spawned == []
     assert tree_digest(tmp_path / "single") == tree_digest(built / "dist")
+
+
+def test_stage_lines_carry_counts_time_and_memory_in_the_shape_the_benchmark_reads(built, tmp_path, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "bench_build", Path(__file__).parents[1] / "benchmarks/bench_build.py"
+    )
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    code, _out, err = khc("build", "--out", str(tmp_path / "staged"), root=built, capsys=capsys)
+    assert code == 0
+    stages = [m.group("what") for m in map(bench.STAGE_LINE.match, err.splitlines()) if m]
+    assert stages[0] == "5 articles in the corpus; reading the Label Studio exports"
+    assert stages[1].startswith("read 8 annotations, 2 predictions and 28 spans")
+    assert stages[-1] == "done"
+    table = bench.stage_table(err, wall=100.0)
+    assert len(table) == 2 + 1 + len(stages) and table[-1].startswith("| done | ")
