@@ -49,9 +49,9 @@ NOT_AVAILABLE_ONE_VALUE = "only one value was given, so agreement beyond chance 
 
 @dataclass
 class Units:
-    """One label's answers, unit → {annotator: value}, plus its measurement level. Span units come
-    already `coded` (see `code_matrix`), with no table: a dict per span unit would cost a quarter
-    of a GB at 10,000 articles."""
+    """One label's answers, unit → {annotator: value}, plus its measurement level. The figures read
+    them `coded` (see `code_matrix`). Span units come coded only, with no table: a dict per span
+    unit would cost a quarter of a GB at 10,000 articles."""
 
     label: str
     level: str  # "nominal" | "ordinal"
@@ -108,28 +108,10 @@ def _figure(value: float | None, n_units: int, reason: str | None = None) -> dic
     return {"value": round(float(value), 4), "units": n_units}
 
 
-def _table(units: Units, annotators: list[str]) -> dict[object, dict[str, object]]:
-    """unit → {annotator: value} for the chosen annotators (units nobody chosen answered dropped)."""
-    if units.table is None:
-        raise ValueError(f"{units.label} units come coded for the annotators they were made for; pass `coded`")
-    chosen = set(annotators)
-    table = {}
-    for unit, answers in units.table.items():
-        kept = {a: v for a, v in answers.items() if a in chosen}
-        if kept:
-            table[unit] = kept
-    return table
-
-
-def alpha(
-    units: Units, annotators: list[str], table: dict | None = None, coded: tuple[np.ndarray, list] | None = None
-) -> dict:
-    """Krippendorff's alpha of `annotators` over the units at least two of them labelled.
-    `coded` is `code_matrix(table, annotators)` when the caller has it (its columns follow
-    `annotators`)."""
-    if coded is None:
-        coded = code_matrix(_table(units, annotators) if table is None else table, annotators)
-    matrix = coded[0]
+def alpha(units: Units, coded: tuple[np.ndarray, list] | None = None) -> dict:
+    """Krippendorff's alpha over the units at least two annotators labelled, from `units.coded`
+    (or `coded`: some of its columns, for a pair)."""
+    matrix = (units.coded if coded is None else coded)[0]
     answered = matrix >= 0
     shared = answered.sum(axis=1) >= 2
     n = int(shared.sum())
@@ -157,19 +139,10 @@ def code_matrix(table: dict[object, dict[str, object]], annotators: list[str]) -
     return matrix, values
 
 
-def kappa(
-    units: Units,
-    a: str,
-    b: str,
-    table: dict | None = None,
-    coded: tuple | None = None,
-    annotators: list[str] | None = None,
-) -> dict:
-    """Cohen's kappa of two annotators on the units both labelled (linear weights for ordinal)."""
-    if coded is None:
-        annotators = [a, b]
-        coded = code_matrix(_table(units, annotators) if table is None else table, annotators)
-    matrix, values = coded
+def kappa(units: Units, a: str, b: str, annotators: list[str]) -> dict:
+    """Cohen's kappa of two annotators on the units both labelled (linear weights for ordinal),
+    from `units.coded`, whose columns follow `annotators`."""
+    matrix, values = units.coded
     left, right = matrix[:, annotators.index(a)], matrix[:, annotators.index(b)]
     both = (left >= 0) & (right >= 0)
     n = int(both.sum())
@@ -333,7 +306,7 @@ class Answers:
 def kappas(found: Answers) -> dict[tuple[str, str], dict[str, dict]]:
     """Cohen's kappa of every pair of annotators, per label."""
     return {
-        (a, b): {u.label: kappa(u, a, b, coded=u.coded, annotators=found.annotators) for u in found.units}
+        (a, b): {u.label: kappa(u, a, b, found.annotators) for u in found.units}
         for a, b in itertools.combinations(found.annotators, 2)
     }
 
@@ -346,18 +319,15 @@ def answers(
     everyone = sorted(units["annotator"].unique()) if len(units) else []
     annotators = sorted(annotators or everyone)
     found = span_pass(units, spans, annotators, groups, pairs=list(itertools.combinations(annotators, 2)))
-    coded = [
-        Units(u.label, u.level, None, u.coded if u.coded is not None else code_matrix(u.table, annotators))
-        for u in [found.claim_type, found.evidence, *article_units(units, annotators)]
-    ]
-    return Answers(annotators, coded, found.pair_counts)
+    coded = [Units(u.label, u.level, None, code_matrix(u.table, annotators)) for u in article_units(units, annotators)]
+    return Answers(annotators, [found.claim_type, found.evidence, *coded], found.pair_counts)
 
 
 def report(found: Answers, *, pair_alpha: bool = False) -> dict:
     """The agreement figures as a JSON-ready dict. Alpha is given for the whole set; per pair only
     with `pair_alpha` (kappa is the pairwise figure)."""
     annotators = found.annotators
-    overall = {u.label: alpha(u, annotators, coded=u.coded) for u in found.units}
+    overall = {u.label: alpha(u) for u in found.units}
     pair_kappas = found.kappas if found.kappas is not None else kappas(found)
     pairs = []
     for a, b in itertools.combinations(annotators, 2):
@@ -368,9 +338,7 @@ def report(found: Answers, *, pair_alpha: bool = False) -> dict:
         }
         if pair_alpha:
             columns = [annotators.index(a), annotators.index(b)]
-            pair["krippendorff_alpha"] = {
-                u.label: alpha(u, [a, b], coded=(u.coded[0][:, columns], u.coded[1])) for u in found.units
-            }
+            pair["krippendorff_alpha"] = {u.label: alpha(u, (u.coded[0][:, columns], u.coded[1])) for u in found.units}
         pairs.append(pair)
     return {
         "annotators": annotators,

@@ -33,7 +33,6 @@ from builders.project import Project
 from builders.schema import ARTICLE_FAMILIES, CLAIM_TYPE, EVIDENCE, FAMILY_BY_NAME
 
 SPAN_CHUNK = 100_000  # spans held as Python tuples before they move into a DataFrame chunk
-ALLOWED = {family.name: frozenset(family.names) for family in FAMILY_BY_NAME.values()}
 PSEUDONYM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 FIX_REPULL = "export the project again with `khc ls pull` (never edit a snapshot by hand)"
 
@@ -289,7 +288,7 @@ class _Reader:
                 ok = False
                 continue
             try:
-                known = ALLOWED[name].issuperset(values)
+                known = family.name_set.issuperset(values)
             except TypeError:  # an unhashable value: not a label
                 known = False
             if not known:
@@ -386,14 +385,14 @@ class _Reader:
         """The span's (start, end) in the article, repaired if its offsets are in another
         convention (counted), or None with the problem recorded."""
         start, end, span_text = value.get("start"), value.get("end"), value.get("text")
-        if type(start) is int and type(end) is int and 0 <= start < end <= len(text) and text[start:end] == span_text:
-            return start, end  # the usual case, without the checks below
-        where = f"{where}, region {region}"
+        # (`where` gets the region only for a problem: formatting it for every span costs time)
         if not isinstance(start, int) or not isinstance(end, int) or isinstance(start, bool):
-            self.problem("the span has no integer start/end offsets", shown, where, FIX_REPULL)
+            self.problem("the span has no integer start/end offsets", shown, f"{where}, region {region}", FIX_REPULL)
             return None
         if not isinstance(span_text, str):
-            self.problem("the span has no text, so its offsets cannot be checked", shown, where, FIX_REPULL)
+            self.problem(
+                "the span has no text, so its offsets cannot be checked", shown, f"{where}, region {region}", FIX_REPULL
+            )
             return None
         try:
             fixed_start, fixed_end, repair = locate_span(text, start, end, span_text)
@@ -401,7 +400,7 @@ class _Reader:
             self.problem(
                 f"span offsets {start}-{end} do not match the article: {exc}",
                 shown,
-                where,
+                f"{where}, region {region}",
                 "fix or redraw the span in Label Studio and pull again; the build never guesses a span's place",
             )
             return None

@@ -40,6 +40,10 @@ class Family:
     def names(self) -> list[str]:
         return [v.name for v in self.values]
 
+    @cached_property
+    def name_set(self) -> frozenset[str]:
+        return frozenset(self.names)
+
     def meaning(self, name: str) -> str:
         return next(v.meaning for v in self.values if v.name == name)
 
