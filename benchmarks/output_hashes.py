@@ -70,6 +70,7 @@ def hashes_of(root: Path, work: Path) -> dict[str, str]:
 
 
 def project_root(name: str, n: int | None, cache: Path) -> Path:
+    """The project to build: this repository, or a generated one (made once, kept in `cache`)."""
     if n is None:
         return REPO
     root = cache / f"k3-n{n}"
@@ -93,6 +94,8 @@ def main() -> int:
         root = project_root(name, PROJECTS[name], args.cache)
         work = Path(tempfile.mkdtemp(prefix=f"khc-hashes-{name}-"))
         try:
+            if root != REPO:  # a fresh copy: its first build assigns the splits, every time alike
+                root = Path(shutil.copytree(root, work / "project"))
             found[name] = hashes_of(root, work)
         finally:
             shutil.rmtree(work, ignore_errors=True)
