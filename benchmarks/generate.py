@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from builders.lsformat import choice_result, span_results
+from builders.labelstudio.results import choice_result, span_results
 
 REPO = Path(__file__).resolve().parents[1]
 CLAIM_TYPES = [

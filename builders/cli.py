@@ -30,7 +30,7 @@ typical use:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from builders.build import build
+    from builders.build.pipeline import build
 
     project = load_project(args.root)
     result = build(
@@ -53,7 +53,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_release(args: argparse.Namespace) -> int:
-    from builders.release import release
+    from builders.release.release import release
 
     project = load_project(args.root)
     result = release(project, args.version, tag=args.tag)
@@ -66,7 +66,7 @@ def _cmd_release(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from builders.release import verify
+    from builders.release.release import verify
 
     project = load_project(args.root)
     differences = verify(project, args.version, Path(args.out) if args.out else None)
@@ -80,7 +80,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_publish(args: argparse.Namespace) -> int:
-    from builders.release import publish, publish_plan
+    from builders.release.release import publish, publish_plan
 
     project = load_project(args.root)
     folder = Path(args.folder) if args.folder else project.default_out
@@ -98,7 +98,7 @@ def _cmd_publish(args: argparse.Namespace) -> int:
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
-    from builders.corpus import ingest
+    from builders.corpus.ingest import ingest
 
     project = load_project(args.root)
     conditions = [c.strip() for c in args.conditions.split(",")] if args.conditions else None
@@ -123,7 +123,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _cmd_preannotate(args: argparse.Namespace) -> int:
-    from builders.preannotate import preannotate
+    from builders.labelstudio.preannotate import preannotate
 
     project = load_project(args.root)
     out = preannotate(project, Path(args.spec).resolve())
@@ -141,10 +141,10 @@ def _cmd_agreement(args: argparse.Namespace) -> int:
 
 
 def _agreement(args: argparse.Namespace) -> int:
-    from builders.aggregate import SpanGroups
-    from builders.agreement import agreement, disagreements, summary_table
-    from builders.corpus import load_corpus
-    from builders.exports import read_labels
+    from builders.build.aggregate import SpanGroups
+    from builders.build.agreement import agreement, disagreements, summary_table
+    from builders.build.read import read_labels
+    from builders.corpus.records import load_corpus
 
     project = load_project(args.root)
     labels = read_labels(project, load_corpus(project))
@@ -182,8 +182,8 @@ def _fig(fig: dict) -> str:
 
 
 def _cmd_ls_push(args: argparse.Namespace) -> int:
-    from builders.labelstudio import connect
-    from builders.push import push
+    from builders.labelstudio.connection import connect
+    from builders.labelstudio.push import push
 
     project = load_project(args.root)
     result = push(project, connect(args.url, args.api_key), project_id=args.project_id, title=args.title)
@@ -196,8 +196,8 @@ def _cmd_ls_push(args: argparse.Namespace) -> int:
 
 
 def _cmd_ls_pull(args: argparse.Namespace) -> int:
-    from builders.labelstudio import connect
-    from builders.pull import pull
+    from builders.labelstudio.connection import connect
+    from builders.labelstudio.pull import pull
 
     project = load_project(args.root)
     result = pull(
@@ -250,7 +250,7 @@ def _connection_options(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_ls_config(args: argparse.Namespace) -> int:
-    from builders.labelconfig import labeling_config
+    from builders.labelstudio.labelconfig import labeling_config
 
     sys.stdout.write(labeling_config())
     return 0

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 
-from builders.card import md_table
+from builders.build.card import md_table
 from builders.errors import Problem
-from builders.labelconfig import labeling_config
+from builders.labelstudio.labelconfig import labeling_config
 from builders.project import Project
 from builders.schema import FAMILIES, Family
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from builders.corpus import read_records, sha256_text, write_records
+from builders.corpus.records import read_records, sha256_text, write_records
 from builders.project import load_project
 from tests.conftest import NEW_SNAPSHOT, khc, load_export, save_export, tree_digest
 

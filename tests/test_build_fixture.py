@@ -205,13 +205,15 @@ def test_a_new_article_gets_a_split_and_old_ones_never_move(tmp_path, capsys):
 
 
 def test_reading_spans_in_small_chunks_gives_the_same_bytes(built, tmp_path, monkeypatch):
-    monkeypatch.setattr("builders.exports.SPAN_CHUNK", 5)  # the fixture's 28 spans in several chunks
+    monkeypatch.setattr("builders.build.read.SPAN_CHUNK", 5)  # the fixture's 28 spans in several chunks
     assert khc("build", "--out", str(tmp_path / "chunked"), root=built)[0] == 0
     assert tree_digest(tmp_path / "chunked") == tree_digest(built / "dist")
 
 
 def test_agreement_and_input_hashes_in_a_helper_process_give_the_same_bytes(built, tmp_path, monkeypatch):
-    monkeypatch.setattr("builders.build.PARALLEL_MIN_ARTICLES", 1)  # the fixture is far below the real threshold
+    monkeypatch.setattr(
+        "builders.build.pipeline.PARALLEL_MIN_ARTICLES", 1
+    )  # the fixture is far below the real threshold
     spawned = []
     real = multiprocessing.get_context
 
@@ -219,7 +221,7 @@ def test_agreement_and_input_hashes_in_a_helper_process_give_the_same_bytes(buil
         spawned.append(method)
         return real(method)
 
-    monkeypatch.setattr("builders.helper.multiprocessing.get_context", counting)
+    monkeypatch.setattr("builders.build.helper.multiprocessing.get_context", counting)
     assert khc("build", "--out", str(tmp_path / "helper"), root=built)[0] == 0
     assert spawned == ["spawn"]
     assert tree_digest(tmp_path / "helper") == tree_digest(built / "dist")

@@ -7,7 +7,7 @@ from label_studio_sdk.label_interface import LabelInterface
 
 from builders import derived
 from builders.features import FEATURES
-from builders.labelconfig import labeling_config
+from builders.labelstudio.labelconfig import labeling_config
 from builders.project import load_project
 from builders.schema import ARTICLE_FAMILIES, CLAIM_TYPE, EVIDENCE, FAMILIES, RISK_DISCLOSURES
 from tests.conftest import REPO, khc

@@ -19,7 +19,7 @@ from huggingface_hub import DatasetCard
 
 from builders.errors import KhcError
 from builders.project import load_project
-from builders.release import content_hashes, publish, verify
+from builders.release.release import content_hashes, publish, verify
 from tests.conftest import REPO, copy_project, khc
 
 SCHEMAS = REPO / "tests" / "schemas"

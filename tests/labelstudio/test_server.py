@@ -24,9 +24,9 @@ import requests
 from datasets import load_dataset
 from label_studio_sdk import LabelStudio
 
-from builders.labelconfig import labeling_config
-from builders.lsformat import span_results
-from builders.pull import Pseudonyms
+from builders.labelstudio.labelconfig import labeling_config
+from builders.labelstudio.pull import Pseudonyms
+from builders.labelstudio.results import span_results
 from tests.conftest import REPO, copy_project, khc
 
 pytestmark = pytest.mark.labelstudio
@@ -296,7 +296,7 @@ def test_interrupted_pull_leaves_no_snapshot(server, project_root, capsys, monke
     def disk_full(_fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("builders.pull.os.fsync", disk_full)
+    monkeypatch.setattr("builders.labelstudio.pull.os.fsync", disk_full)
     with pytest.raises(OSError):
         khc("ls", "pull", "--project-id", str(project_id), root=project_root)
     exports = project_root / "annotations" / "exports"

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from builders.corpus import load_corpus
+from builders.corpus.records import load_corpus
 from builders.errors import KhcError, Problem
-from builders.labelstudio import Connection
+from builders.labelstudio.connection import Connection
 from builders.project import Project
 
 TASK_FIELDS = {

@@ -5,7 +5,8 @@ from __future__ import annotations
 import unicodedata
 from pathlib import Path
 
-from builders.corpus import FIELDS, load_corpus, read_records, recheck_cleaning, sha256_text
+from builders.corpus.ingest import recheck_cleaning
+from builders.corpus.records import FIELDS, load_corpus, read_records, sha256_text
 from builders.project import load_project
 from tests.conftest import REPO, khc
 

@@ -12,8 +12,8 @@ import pandas as pd
 import pyarrow as pa
 from datasets import ClassLabel, List
 
-from builders.aggregate import ARTICLE_LABEL_COLUMNS, Aggregated
-from builders.exports import Labels
+from builders.build.aggregate import ARTICLE_LABEL_COLUMNS, Aggregated
+from builders.build.read import Labels
 from builders.features import FEATURES, SPLITS, arrow_schema
 from builders.schema import CLAIM_TYPE, EVIDENCE, RISK_DISCLOSURES
 

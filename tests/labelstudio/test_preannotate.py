@@ -8,7 +8,7 @@ import shutil
 import pytest
 from datasets import load_dataset
 
-from builders.preannotate import build_predictions
+from builders.labelstudio.preannotate import build_predictions
 from builders.project import load_project
 from tests.conftest import REPO, copy_project, khc
 

@@ -14,11 +14,11 @@ import difflib
 import html
 from dataclasses import dataclass
 
-from builders.corpus import load_corpus, sha256_text
+from builders.build.read import discover, iter_tasks
+from builders.corpus.records import load_corpus, sha256_text
 from builders.errors import KhcError, Problem
-from builders.exports import discover, iter_tasks
-from builders.labelconfig import labeling_config, labeling_config_sha256
-from builders.labelstudio import Connection
+from builders.labelstudio.connection import Connection
+from builders.labelstudio.labelconfig import labeling_config, labeling_config_sha256
 from builders.project import Project
 
 

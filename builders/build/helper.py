@@ -43,7 +43,7 @@ def _warm() -> None:
     """The helper's imports, done while the main process reads."""
     import sklearn.metrics  # noqa: F401  (agreement imports it lazily: it is slow to import)
 
-    import builders.agreement  # noqa: F401
+    import builders.build.agreement  # noqa: F401
 
 
 class Helper:
@@ -97,7 +97,7 @@ def answers_of(units: pd.DataFrame, spans: pd.DataFrame, groups):
     Cohen's kappas (scikit-learn is imported here already). Krippendorff's alpha is left to the
     main process once it has aggregated: it needs a few hundred MB for a moment at 10,000
     articles, better spent when aggregation has finished than while it runs."""
-    from builders.agreement import answers, kappas
+    from builders.build.agreement import answers, kappas
 
     found = answers(units, spans, groups=groups)
     found.kappas = kappas(found)
@@ -105,6 +105,6 @@ def answers_of(units: pd.DataFrame, spans: pd.DataFrame, groups):
 
 
 def hashes_of(paths: list[Path]) -> dict[Path, str]:
-    from builders.corpus import sha256_file
+    from builders.corpus.records import sha256_file
 
     return {path: sha256_file(path) for path in paths}

@@ -25,7 +25,7 @@ import krippendorff
 import numpy as np
 import pandas as pd
 
-from builders.aggregate import SpanGroups, match_spans
+from builders.build.aggregate import SpanGroups, match_spans
 from builders.schema import (
     CLAIM_TYPE,
     EVIDENCE,

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import yaml
 
-from builders.corpus import load_corpus
+from builders.corpus.records import load_corpus
 from builders.errors import KhcError, Problem, fail
-from builders.labelconfig import labeling_config_sha256
-from builders.lsformat import choice_result, span_results
+from builders.labelstudio.labelconfig import labeling_config_sha256
+from builders.labelstudio.results import choice_result, span_results
 from builders.project import Project
 from builders.schema import ARTICLE_FAMILIES, CLAIM_TYPE, EVIDENCE
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from builders.offsets import SpanMismatch, locate_span
+from builders.build.offsets import SpanMismatch, locate_span
 
 TEXT = "Intro 😀 line.\nKetamine works fast.\nKetamine is safe."
 

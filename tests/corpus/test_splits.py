@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from builders.corpus.splits import choose_splits, read_split_file
 from builders.errors import KhcError
-from builders.splits import choose_splits, read_split_file
 
 RATIOS = {"train": 0.6, "validation": 0.2, "test": 0.2}
 

@@ -25,9 +25,9 @@ from pathlib import Path
 import ijson
 import pandas as pd
 
-from builders.corpus import sha256_text
+from builders.corpus.records import sha256_text
 from builders.errors import KhcError, Problem
-from builders.offsets import SpanMismatch, locate_span
+from builders.build.offsets import SpanMismatch, locate_span
 from builders.progress import progress
 from builders.project import Project
 from builders.schema import ARTICLE_FAMILIES, CLAIM_TYPE, EVIDENCE, FAMILY_BY_NAME

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from builders.agreement import agreement, disagreements
-from builders.corpus import load_corpus
-from builders.exports import read_labels
+from builders.build.agreement import agreement, disagreements
+from builders.build.read import read_labels
+from builders.corpus.records import load_corpus
 from builders.project import load_project
 from tests.conftest import copy_project
 
@@ -134,7 +134,7 @@ def test_coded_span_units_equal_the_dict_table_they_replace():
     """span_pass collects answers as integer arrays (_Coder); the result must be what
     code_matrix gives for the unit → {annotator: value} dict built the plain way, repeated
     unit keys (last answer wins) included."""
-    from builders.agreement import _Coder, code_matrix
+    from builders.build.agreement import _Coder, code_matrix
 
     rng = np.random.default_rng(7)
     annotators = ["a", "b", "c", "model/x"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 
-from builders.helper import Helper
+from builders.build.helper import Helper
 
 
 def square(x: int) -> int:

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from builders.build import build
-from builders.card import label_names
-from builders.corpus import sha256_file
+from builders.build.card import label_names
+from builders.build.pipeline import build
+from builders.corpus.records import sha256_file
 from builders.errors import KhcError, Problem, fail
 from builders.project import Project
 

@@ -15,8 +15,8 @@ import pyarrow as pa
 import yaml
 from datasets import ClassLabel, Value
 
-from builders.card import parquet_path, present_splits
-from builders.corpus import sha256_file
+from builders.build.card import parquet_path, present_splits
+from builders.corpus.records import sha256_file
 from builders.features import CONFIGS, FEATURES
 from builders.project import Project
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from builders.aggregate import iou, match_spans, plurality
+from builders.build.aggregate import iou, match_spans, plurality
 
 
 def test_iou():
@@ -39,7 +39,7 @@ def test_plurality_and_ties():
 def test_span_groups_sort_spans_per_article_and_drop_spans_of_unknown_annotations():
     import pandas as pd
 
-    from builders.aggregate import SpanGroups
+    from builders.build.aggregate import SpanGroups
 
     units = pd.DataFrame(
         {

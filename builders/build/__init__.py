@@ -1,0 +1,1 @@
+"""Build stage: read → aggregate → agreement → tables → write → card (`pipeline.build` runs them)."""

@@ -1,0 +1,1 @@
+"""Release stage: release records, verify, publish, and the Croissant / CFF / licence metadata."""
