@@ -141,9 +141,9 @@ def _cmd_agreement(args: argparse.Namespace) -> int:
 
 
 def _agreement(args: argparse.Namespace) -> int:
-    from builders.build.aggregate import SpanGroups
     from builders.build.agreement import agreement, disagreements, summary_table
     from builders.build.read import read_labels
+    from builders.build.spans import SpanGroups
     from builders.corpus.records import load_corpus
 
     project = load_project(args.root)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pyarrow as pa
 from datasets import ClassLabel, Features, List, Value
 
+from builders.layout import CONFIGS
 from builders.schema import (
     AGGREGATION_RULES,
     CLAIM_TYPE,
@@ -20,10 +21,6 @@ from builders.schema import (
     RISK_DISCLOSURES,
     Family,
 )
-
-CONFIGS = ("claims", "articles", "annotations")
-DEFAULT_CONFIG = "claims"
-SPLITS = ("train", "validation", "test")
 
 
 def class_label(family: Family) -> ClassLabel:
@@ -52,31 +49,39 @@ CLAIMS = Features(
     }
 )
 
+# The corpus's columns, as the `articles` config carries them.
+CORPUS_FIELDS = {
+    "article_id": Value("string"),
+    "title": Value("string"),
+    "text": Value("string"),
+    "text_sha256": Value("string"),
+    "url": Value("string"),
+    "publisher": Value("string"),
+    "published": Value("string"),
+    "retrieved": Value("string"),
+    "source_file": Value("string"),
+    "conditions": List(Value("string")),
+    "license_note": Value("string"),
+}
+# An article's aggregated labels (builders/build/aggregate.py makes one row of these per labelled article).
+ARTICLE_LABEL_FIELDS = {
+    RISK_DISCLOSURES.name: List(class_label(RISK_DISCLOSURES)),
+    # Items the annotators split evenly on: neither present nor absent.
+    f"{RISK_DISCLOSURES.name}_undecided": List(class_label(RISK_DISCLOSURES)),
+    HARMS_EXPLAINED.name: class_label(HARMS_EXPLAINED),
+    EVIDENCE_EXPLAINED.name: class_label(EVIDENCE_EXPLAINED),
+    "origin": ORIGIN,
+    "aggregation": AGGREGATION,
+    "n_annotators": Value("int32"),
+    "annotators": List(Value("string")),
+    "guideline_version": Value("string"),
+}
 ARTICLES = Features(
     {
-        "article_id": Value("string"),
-        "title": Value("string"),
-        "text": Value("string"),
-        "text_sha256": Value("string"),
-        "url": Value("string"),
-        "publisher": Value("string"),
-        "published": Value("string"),
-        "retrieved": Value("string"),
-        "source_file": Value("string"),
-        "conditions": List(Value("string")),
-        "license_note": Value("string"),
+        **CORPUS_FIELDS,
         "labeled": Value("bool"),
         "n_claims": Value("int32"),
-        RISK_DISCLOSURES.name: List(class_label(RISK_DISCLOSURES)),
-        # Items the annotators split evenly on: neither present nor absent.
-        f"{RISK_DISCLOSURES.name}_undecided": List(class_label(RISK_DISCLOSURES)),
-        HARMS_EXPLAINED.name: class_label(HARMS_EXPLAINED),
-        EVIDENCE_EXPLAINED.name: class_label(EVIDENCE_EXPLAINED),
-        "origin": ORIGIN,
-        "aggregation": AGGREGATION,
-        "n_annotators": Value("int32"),
-        "annotators": List(Value("string")),
-        "guideline_version": Value("string"),
+        **ARTICLE_LABEL_FIELDS,
     }
 )
 
@@ -89,33 +94,52 @@ SPAN = {
     EVIDENCE.name: class_label(EVIDENCE),
 }
 
-ANNOTATIONS = Features(
-    {
-        "annotation_uid": Value("string"),
-        "article_id": Value("string"),
-        "origin": ORIGIN,
-        "annotator": Value("string"),
-        "model_version": Value("string"),
-        "ground_truth": Value("bool"),
-        "ls_project_id": Value("int64"),
-        "ls_task_id": Value("int64"),
-        "ls_annotation_id": Value("int64"),
-        "ls_prediction_id": Value("int64"),
-        "guideline_version": Value("string"),
-        "labeling_config_sha256": Value("string"),
-        "created_at": Value("string"),
-        "updated_at": Value("string"),
-        "spans": List(SPAN),
-        RISK_DISCLOSURES.name: List(class_label(RISK_DISCLOSURES)),
-        HARMS_EXPLAINED.name: class_label(HARMS_EXPLAINED),
-        EVIDENCE_EXPLAINED.name: class_label(EVIDENCE_EXPLAINED),
-        "source": Value("string"),  # export file and task index: "annotations/exports/x.json#3"
-    }
-)
+# One annotation's (or prediction's) row: who, where from, and its article-level answers.
+_UNIT_HEAD = {
+    "annotation_uid": Value("string"),
+    "article_id": Value("string"),
+    "origin": ORIGIN,
+    "annotator": Value("string"),
+    "model_version": Value("string"),
+    "ground_truth": Value("bool"),
+    "ls_project_id": Value("int64"),
+    "ls_task_id": Value("int64"),
+    "ls_annotation_id": Value("int64"),
+    "ls_prediction_id": Value("int64"),
+    "guideline_version": Value("string"),
+    "labeling_config_sha256": Value("string"),
+    "created_at": Value("string"),
+    "updated_at": Value("string"),
+}
+_UNIT_TAIL = {
+    RISK_DISCLOSURES.name: List(class_label(RISK_DISCLOSURES)),
+    HARMS_EXPLAINED.name: class_label(HARMS_EXPLAINED),
+    EVIDENCE_EXPLAINED.name: class_label(EVIDENCE_EXPLAINED),
+    "source": Value("string"),  # export file and task index: "annotations/exports/x.json#3"
+}
+UNIT_FIELDS = {**_UNIT_HEAD, **_UNIT_TAIL}
+ANNOTATIONS = Features({**_UNIT_HEAD, "spans": List(SPAN), **_UNIT_TAIL})
 
-FEATURES: dict[str, Features] = {"claims": CLAIMS, "articles": ARTICLES, "annotations": ANNOTATIONS}
+FEATURES: dict[str, Features] = dict(zip(CONFIGS, (CLAIMS, ARTICLES, ANNOTATIONS), strict=True))
+
+# The build's label tables carry these columns (read.py makes them, aggregate.py and tables.py use them).
+UNIT_COLUMNS = list(UNIT_FIELDS)
+SPAN_COLUMNS = ["annotation_uid", *SPAN]
+CLAIM_COLUMNS = list(CLAIMS)
+ARTICLE_LABEL_COLUMNS = ["article_id", *ARTICLE_LABEL_FIELDS]
 
 
 def arrow_schema(config: str) -> pa.Schema:
     """The explicit Arrow schema a config's Parquet files are written with (HF metadata included)."""
     return FEATURES[config].arrow_schema
+
+
+def label_names(config: str, column: str) -> list[str]:
+    """The names of a label column's ClassLabel codes (of its items, for a list column)."""
+    feature = FEATURES[config][column]
+    return list(getattr(feature, "feature", feature).names)
+
+
+def decode(config: str, column: str, code: int | None) -> str | None:
+    """A label code of `column` as its name; None (or NO_LABEL) as None."""
+    return None if code is None or code < 0 else label_names(config, column)[code]

@@ -44,6 +44,11 @@ class Family:
     def name_set(self) -> frozenset[str]:
         return frozenset(self.names)
 
+    @cached_property
+    def codes(self) -> dict[str, int]:
+        """Each value's ClassLabel code: its position in the declaration (never order of appearance)."""
+        return {name: code for code, name in enumerate(self.names)}
+
     def meaning(self, name: str) -> str:
         return next(v.meaning for v in self.values if v.name == name)
 
@@ -145,8 +150,10 @@ SPAN_FAMILIES = tuple(f for f in FAMILIES if f.unit == "span")
 ARTICLE_FAMILIES = tuple(f for f in FAMILIES if f.unit == "article")
 
 ORIGINS = ("human", "model")
-# How an aggregated label was decided; see builders/aggregate.py for the rules.
+HUMAN, MODEL = (ORIGINS.index(o) for o in ORIGINS)  # the `origin` ClassLabel codes
+# How an aggregated label was decided; see builders/build/aggregate.py for the rules.
 AGGREGATION_RULES = ("ground_truth", "human_majority", "model")
+NO_LABEL = -1  # the code of "no value" in the build's integer label columns (null in the dataset)
 
 # The Label Studio object every control labels: the article text, `$text` in task data.
 TEXT_OBJECT = "text"
@@ -157,3 +164,7 @@ def evidence_rank(name: str) -> int | None:
         if v.name == name:
             return v.rank
     raise KeyError(name)
+
+
+# Rank of each evidence code (None: not ordinal, i.e. not_applicable), for ordinal agreement.
+EVIDENCE_RANKS: tuple[int | None, ...] = tuple(v.rank for v in EVIDENCE.values)

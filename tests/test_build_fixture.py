@@ -13,7 +13,8 @@ import pytest
 import yaml
 from datasets import load_dataset
 
-from builders.features import FEATURES, SPLITS
+from builders.features import FEATURES
+from builders.layout import SPLITS
 from builders.project import load_project
 from builders.schema import FAMILIES
 from tests.conftest import copy_project, khc, tree_digest
@@ -205,7 +206,7 @@ def test_a_new_article_gets_a_split_and_old_ones_never_move(tmp_path, capsys):
 
 
 def test_reading_spans_in_small_chunks_gives_the_same_bytes(built, tmp_path, monkeypatch):
-    monkeypatch.setattr("builders.build.read.SPAN_CHUNK", 5)  # the fixture's 28 spans in several chunks
+    monkeypatch.setattr("builders.build.labels.SPAN_CHUNK", 5)  # the fixture's 28 spans in several chunks
     assert khc("build", "--out", str(tmp_path / "chunked"), root=built)[0] == 0
     assert tree_digest(tmp_path / "chunked") == tree_digest(built / "dist")
 

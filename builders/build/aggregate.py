@@ -5,9 +5,9 @@ Rules (the card and README repeat them):
    (several: the most recently updated, counted). Otherwise the human annotations decide
    by majority. Only when no human has annotated the article do model labels
    (pre-annotations) decide, by the same majority rule. The winning tier sets `origin`.
-2. Span matching. Spans are taken in order of (start, end, annotation). A span joins the
-   cluster whose first span (its anchor) it overlaps most, if that character IoU
-   (overlap / union) is at least 0.5 and the cluster holds no span of the same annotation
+2. Span matching (`spans.match_spans`). Spans are taken in order of (start, end, annotation).
+   A span joins the cluster whose first span (its anchor) it overlaps most, if that character
+   IoU (overlap / union) is at least 0.5 and the cluster holds no span of the same annotation
    yet (ties: the earlier cluster); otherwise it starts a cluster. Every span in a cluster
    matches its anchor, so matches do not chain.
 3. A cluster becomes a claim when more than half of the tier's annotators of the article
@@ -24,65 +24,38 @@ Rules (the card and README repeat them):
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from builders.progress import progress
-from builders.schema import CLAIM_TYPE, EVIDENCE, EVIDENCE_EXPLAINED, HARMS_EXPLAINED, RISK_DISCLOSURES
+from builders.build.labels import codes_or_none
+from builders.build.spans import ArticleSpans, SpanGroups
+from builders.features import ARTICLE_LABEL_COLUMNS, CLAIM_COLUMNS, decode
+from builders.schema import (
+    AGGREGATION_RULES,
+    CLAIM_TYPE,
+    EVIDENCE,
+    EVIDENCE_EXPLAINED,
+    HARMS_EXPLAINED,
+    HUMAN,
+    MODEL,
+    NO_LABEL,
+    RISK_DISCLOSURES,
+)
 
-MATCH_IOU = 0.5
-TIER_RULE = {0: "ground_truth", 1: "human_majority", 2: "model"}
-TIER_ORIGIN = {0: "human", 1: "human", 2: "model"}
+# Tiers of rule 1: 0 ground truth, 1 human majority, 2 model; each tier's ORIGIN and AGGREGATION code.
+TIER_RULE = {tier: AGGREGATION_RULES.index(rule) for tier, rule in enumerate(AGGREGATION_RULES)}
+TIER_ORIGIN = {0: HUMAN, 1: HUMAN, 2: MODEL}
+CODE_COLUMNS = ("origin", "aggregation", CLAIM_TYPE.name, EVIDENCE.name, HARMS_EXPLAINED.name, EVIDENCE_EXPLAINED.name)
 
 
 @dataclass
 class Aggregated:
-    claims: pd.DataFrame
-    articles: pd.DataFrame  # one row per labeled article
+    claims: pd.DataFrame  # CLAIM_COLUMNS; label columns nullable codes
+    articles: pd.DataFrame  # ARTICLE_LABEL_COLUMNS, one row per labeled article
     counts: Counter = field(default_factory=Counter)
     report: dict[str, list] = field(default_factory=dict)
-
-
-def iou(a_start: int, a_end: int, b_start: int, b_end: int) -> float:
-    overlap = min(a_end, b_end) - max(a_start, b_start)
-    if overlap <= 0:
-        return 0.0
-    return overlap / (max(a_end, b_end) - min(a_start, b_start))
-
-
-def match_spans(spans: list[tuple[int, int, str]]) -> list[list[int]]:
-    """Cluster (start, end, annotation_uid) spans by rule 2; returns lists of indexes.
-
-    The hot loop of a build (millions of span pairs at 10,000 articles), so `iou` is written
-    out: spans come in start order, so an anchor never starts after the span it is compared with."""
-    order = sorted(range(len(spans)), key=spans.__getitem__)
-    clusters: list[list[int]] = []
-    anchors: list[tuple[int, int]] = []  # each cluster's first span
-    owners: list[set] = []  # each cluster's annotations
-    open_clusters: list[int] = []  # cluster indexes whose anchor may still overlap later spans
-    for i in order:
-        start, end, uid = spans[i]
-        open_clusters = [c for c in open_clusters if anchors[c][1] > start]
-        best, best_iou = None, MATCH_IOU
-        for c in open_clusters:
-            anchor_start, anchor_end = anchors[c]
-            score = ((anchor_end if anchor_end < end else end) - start) / (
-                (anchor_end if anchor_end > end else end) - anchor_start
-            )
-            if score >= best_iou and (best is None or score > best_iou) and uid not in owners[c]:
-                best, best_iou = c, score
-        if best is None:
-            clusters.append([i])
-            anchors.append((start, end))
-            owners.append({uid})
-            open_clusters.append(len(clusters) - 1)
-        else:
-            clusters[best].append(i)
-            owners[best].add(uid)
-    return clusters
 
 
 def plurality(values: list) -> tuple[object | None, bool]:
@@ -100,7 +73,8 @@ def plurality(values: list) -> tuple[object | None, bool]:
 
 def choose_tier(units: pd.DataFrame, counts: Counter, report: dict) -> pd.DataFrame:
     """The units that decide each article (rule 1), with `tier` set."""
-    tier = np.where((units["origin"] == "human") & units["ground_truth"], 0, np.where(units["origin"] == "human", 1, 2))
+    human = (units["origin"] == HUMAN).to_numpy()
+    tier = np.where(human & units["ground_truth"].to_numpy(), 0, np.where(human, 1, 2))
     units = units.assign(tier=tier)
     best = units.groupby("article_id")["tier"].transform("min")
     chosen = units[units["tier"] == best]
@@ -115,97 +89,13 @@ def choose_tier(units: pd.DataFrame, counts: Counter, report: dict) -> pd.DataFr
     return chosen.sort_values(["article_id", "annotation_uid"])
 
 
-@dataclass
-class SpanGroups:
-    """Every span as typed arrays sorted by (article, start, end, annotation), with each
-    article's slice. Built once per build and shared by aggregation and agreement, so the
-    spans are joined, sorted and grouped once, and no stage holds a Python object per span
-    of the whole corpus (per-article lists are made one article at a time)."""
-
-    article_ids: list[str]  # one per group, sorted
-    bounds: np.ndarray  # group g holds rows bounds[g]:bounds[g + 1]
-    start: np.ndarray
-    end: np.ndarray
-    unit: np.ndarray  # position of the span's annotation in `units`
-    uid_rank: np.ndarray  # rank of that annotation_uid among all (a sort key equal to the uid's order)
-    claim_type: np.ndarray  # code into claim_type_names, -1 for none
-    evidence: np.ndarray  # code into evidence_names, -1 for none
-    row: np.ndarray  # the span's row in the spans frame (for its text)
-    claim_type_names: list
-    evidence_names: list
-    n_spans: int  # rows of the spans frame, those of unknown annotations included
-
-    @classmethod
-    def of(cls, units: pd.DataFrame, spans: pd.DataFrame) -> SpanGroups:
-        uids = units["annotation_uid"]
-        if not uids.is_unique:
-            raise ValueError("annotation_uid must be unique in units")
-        unit = pd.Index(uids).get_indexer(spans["annotation_uid"])
-        known = np.flatnonzero(unit >= 0)  # spans of no known annotation belong to no article
-        unit = unit[known]
-        article_code, article_ids = pd.factorize(units["article_id"], sort=True)
-        uid_rank = pd.factorize(uids, sort=True)[0]
-        start = spans["start"].to_numpy(dtype=np.int64)[known]
-        end = spans["end"].to_numpy(dtype=np.int64)[known]
-        article = article_code[unit]
-        order = np.lexsort((uid_rank[unit], end, start, article))
-        claim_type, claim_type_names = pd.factorize(spans[CLAIM_TYPE.name].to_numpy(dtype=object)[known])
-        evidence, evidence_names = pd.factorize(spans[EVIDENCE.name].to_numpy(dtype=object)[known])
-        article = article[order]
-        cuts = np.flatnonzero(np.diff(article)) + 1
-        bounds = np.concatenate([[0], cuts, [len(order)]]) if len(order) else np.zeros(1, dtype=np.int64)
-        return cls(
-            article_ids=[article_ids[a] for a in article[bounds[:-1]]],
-            bounds=bounds,
-            start=start[order],
-            end=end[order],
-            unit=unit[order],
-            uid_rank=uid_rank[unit[order]],
-            claim_type=claim_type[order],
-            evidence=evidence[order],
-            row=known[order],
-            claim_type_names=list(claim_type_names),
-            evidence_names=list(evidence_names),
-            n_spans=len(spans),
-        )
-
-    def slices(self, keep: np.ndarray | None = None, desc: str = "spans") -> Iterator[tuple[str, list[tuple]]]:
-        """(article_id, [(start, end, uid_rank, unit, claim_type, evidence, row)]) per article, in
-        span order; with `keep` (a boolean per unit), only spans of those units, and only
-        articles that have any."""
-        ct_names, ev_names = [*self.claim_type_names, None], [*self.evidence_names, None]  # code -1 → None
-        groups = progress(enumerate(self.article_ids), desc=desc, unit="article", total=len(self.article_ids))
-        for g, article_id in groups:
-            lo, hi = int(self.bounds[g]), int(self.bounds[g + 1])
-            unit = self.unit[lo:hi]
-            chosen = slice(None) if keep is None else keep[unit]
-            unit = unit[chosen]
-            if not len(unit):
-                continue
-            yield (
-                article_id,
-                list(
-                    zip(
-                        self.start[lo:hi][chosen].tolist(),
-                        self.end[lo:hi][chosen].tolist(),
-                        self.uid_rank[lo:hi][chosen].tolist(),
-                        unit.tolist(),
-                        [ct_names[c] for c in self.claim_type[lo:hi][chosen].tolist()],
-                        [ev_names[c] for c in self.evidence[lo:hi][chosen].tolist()],
-                        self.row[lo:hi][chosen].tolist(),
-                        strict=True,
-                    )
-                ),
-            )
-
-
 def aggregate(units: pd.DataFrame, spans: pd.DataFrame, groups: SpanGroups | None = None) -> Aggregated:
     """Claims and article labels by the rules above; `groups` is `SpanGroups.of(units, spans)`
     when the caller already has it."""
     counts: Counter = Counter()
     report: dict[str, list] = {"unmatched_spans": [], "ties": []}
     if units.empty:
-        return Aggregated(_empty_claims(), pd.DataFrame(columns=ARTICLE_LABEL_COLUMNS), counts, report)
+        return Aggregated(_frame({c: [] for c in CLAIM_COLUMNS}), _frame({c: [] for c in ARTICLE_LABEL_COLUMNS}))
     groups = SpanGroups.of(units, spans) if groups is None else groups
     chosen = choose_tier(units, counts, report)
     keep = np.zeros(len(units), dtype=bool)
@@ -216,16 +106,22 @@ def aggregate(units: pd.DataFrame, spans: pd.DataFrame, groups: SpanGroups | Non
 
     columns: dict[str, list] = {c: [] for c in CLAIM_COLUMNS if c != "text"}
     text_rows: list[int] = []
-    for article_id, rows in groups.slices(keep, desc="aggregating spans"):
-        _claims_of_article(article_id, rows, n_units[article_id], info, columns, text_rows, counts, report)
-    if text_rows:
-        columns["text"] = spans["text"].take(text_rows).tolist()
-        claims = pd.DataFrame({c: columns[c] for c in CLAIM_COLUMNS})
-    else:
-        claims = _empty_claims()
+    for article in groups.articles(keep, desc="aggregating spans"):
+        _claims_of_article(article, n_units[article.article_id], info, columns, text_rows, counts, report)
+    columns["text"] = spans["text"].take(text_rows).tolist()
+    claims = _frame({c: columns[c] for c in CLAIM_COLUMNS})
     articles = _article_labels(chosen, counts, report)
     counts["claims"] = len(claims)
     return Aggregated(claims, articles, counts, report)
+
+
+def _frame(columns: dict[str, list]) -> pd.DataFrame:
+    """A table whose code columns are nullable integers (a tie or a missing label is null)."""
+    frame = pd.DataFrame(columns)
+    for column in CODE_COLUMNS:
+        if column in frame:
+            frame[column] = pd.array(frame[column].tolist(), dtype="Int8")
+    return frame
 
 
 class _UnitInfo:
@@ -234,34 +130,10 @@ class _UnitInfo:
     def __init__(self, units: pd.DataFrame, chosen: pd.DataFrame):
         self.uid = units["annotation_uid"].tolist()
         self.annotator = units["annotator"].tolist()
-        self.guideline_version = (
-            units["guideline_version"].astype(object).where(units["guideline_version"].notna(), None).tolist()
-        )
+        self.guideline_version = codes_or_none(units["guideline_version"])
         self.tier = [0] * len(units)
         for position, tier in zip(units.index.get_indexer(chosen.index), chosen["tier"].tolist(), strict=True):
             self.tier[position] = tier
-
-
-CLAIM_COLUMNS = [
-    "claim_id",
-    "article_id",
-    "start",
-    "end",
-    "text",
-    CLAIM_TYPE.name,
-    EVIDENCE.name,
-    "origin",
-    "aggregation",
-    "n_annotators",
-    "n_marked",
-    "annotators",
-    "source_annotations",
-    "guideline_version",
-]
-
-
-def _empty_claims() -> pd.DataFrame:
-    return pd.DataFrame(columns=CLAIM_COLUMNS)
 
 
 def _versions(values) -> str | None:
@@ -270,8 +142,7 @@ def _versions(values) -> str | None:
 
 
 def _claims_of_article(
-    article_id: str,
-    rows: list[tuple],
+    article: ArticleSpans,
     k: int,
     info: _UnitInfo,
     columns: dict[str, list],
@@ -279,115 +150,118 @@ def _claims_of_article(
     counts: Counter,
     report: dict,
 ) -> None:
-    """Append the article's claims to `columns` (rows: (start, end, uid_rank, unit, claim_type,
-    evidence, row), the deciding tier's spans in span order)."""
-    clusters = match_spans([(r[0], r[1], r[2]) for r in rows])
-    tier = info.tier[rows[0][3]]
+    """Append the article's claims to `columns` (`article`: the deciding tier's spans)."""
+    tier = info.tier[article.unit[0]]
     ids: Counter = Counter()
-    for cluster in clusters:
-        members = [rows[i] for i in cluster]
-        if 2 * len(members) <= k:
-            counts["unmatched_spans"] += len(members)
-            report["unmatched_spans"].append(
-                {
-                    "article_id": article_id,
-                    "marked_by": len(members),
-                    "annotators": k,
-                    "spans": [
-                        {"annotator": info.annotator[m[3]], "start": m[0], "end": m[1], "claim_type": m[4]}
-                        for m in members
-                    ],
-                }
-            )
+    for cluster in article.clusters():
+        if 2 * len(cluster) <= k:
+            _unmatched(article, cluster, k, info, counts, report)
             continue
-        offsets = Counter((m[0], m[1]) for m in members)
+        offsets = Counter((article.start[i], article.end[i]) for i in cluster)
         start, end = min(offsets, key=lambda se: (-offsets[se], se[0], se[1] - se[0]))
-        text_rows.append(next(m[6] for m in members if (m[0], m[1]) == (start, end)))
-        who = sorted({info.annotator[m[3]] for m in members})
-        for family, position in ((CLAIM_TYPE, 4), (EVIDENCE, 5)):
-            decided, tied = plurality([m[position] for m in members])
+        text_rows.append(next(article.row[i] for i in cluster if (article.start[i], article.end[i]) == (start, end)))
+        for family, codes in ((CLAIM_TYPE, article.claim_type), (EVIDENCE, article.evidence)):
+            votes = [codes[i] if codes[i] != NO_LABEL else None for i in cluster]
+            decided, tied = plurality(votes)
             if tied:
                 counts[f"{family.name}_ties"] += 1
-                votes = {info.annotator[m[3]]: m[position] for m in members}
+                named = {
+                    info.annotator[article.unit[i]]: decode("claims", family.name, v)
+                    for i, v in zip(cluster, votes, strict=True)
+                }
                 report["ties"].append(
                     {
-                        "article_id": article_id,
+                        "article_id": article.article_id,
                         "start": start,
                         "end": end,
                         "label": family.name,
-                        "votes": dict(sorted(votes.items())),
+                        "votes": dict(sorted(named.items())),
                     }
                 )
             elif decided is None:
                 counts[f"{family.name}_missing"] += 1
             columns[family.name].append(decided)
-        claim_id = f"{article_id}:{start}-{end}"
+        claim_id = f"{article.article_id}:{start}-{end}"
         ids[claim_id] += 1  # two clusters can settle on the same offsets; keep ids unique
         columns["claim_id"].append(claim_id if ids[claim_id] == 1 else f"{claim_id}#{ids[claim_id]}")
-        columns["article_id"].append(article_id)
+        columns["article_id"].append(article.article_id)
         columns["start"].append(start)
         columns["end"].append(end)
         columns["origin"].append(TIER_ORIGIN[tier])
         columns["aggregation"].append(TIER_RULE[tier])
         columns["n_annotators"].append(k)
-        columns["n_marked"].append(len(members))
-        columns["annotators"].append(who)
-        columns["source_annotations"].append(sorted(info.uid[m[3]] for m in members))
-        columns["guideline_version"].append(_versions(info.guideline_version[m[3]] for m in members))
+        columns["n_marked"].append(len(cluster))
+        columns["annotators"].append(sorted({info.annotator[article.unit[i]] for i in cluster}))
+        columns["source_annotations"].append(sorted(info.uid[article.unit[i]] for i in cluster))
+        columns["guideline_version"].append(_versions(info.guideline_version[article.unit[i]] for i in cluster))
 
 
-ARTICLE_LABEL_COLUMNS = [
-    "article_id",
-    RISK_DISCLOSURES.name,
-    f"{RISK_DISCLOSURES.name}_undecided",
-    HARMS_EXPLAINED.name,
-    EVIDENCE_EXPLAINED.name,
-    "origin",
-    "aggregation",
-    "n_annotators",
-    "annotators",
-    "guideline_version",
-]
+def _unmatched(
+    article: ArticleSpans, cluster: list[int], k: int, info: _UnitInfo, counts: Counter, report: dict
+) -> None:
+    """A cluster marked by half of the tier's annotators or fewer: counted and listed, not a claim."""
+    counts["unmatched_spans"] += len(cluster)
+    report["unmatched_spans"].append(
+        {
+            "article_id": article.article_id,
+            "marked_by": len(cluster),
+            "annotators": k,
+            "spans": [
+                {
+                    "annotator": info.annotator[article.unit[i]],
+                    "start": article.start[i],
+                    "end": article.end[i],
+                    "claim_type": decode("claims", CLAIM_TYPE.name, article.claim_type[i]),
+                }
+                for i in cluster
+            ],
+        }
+    )
 
 
 def _article_labels(chosen: pd.DataFrame, counts: Counter, report: dict) -> pd.DataFrame:
     """One row per article from its deciding units (`chosen` is sorted by article)."""
     fields = ["article_id", "annotator", "tier", "guideline_version", RISK_DISCLOSURES.name]
     fields += [HARMS_EXPLAINED.name, EVIDENCE_EXPLAINED.name]
-    values = [chosen[f].astype(object).where(chosen[f].notna(), None).tolist() for f in fields]
+    values = [codes_or_none(chosen[f]) for f in fields]
     by_article: dict[str, list[tuple]] = {}
     for row in zip(*values, strict=True):
         by_article.setdefault(row[0], []).append(row)
-    rows = []
-    for article_id, group in by_article.items():
-        k = len(group)
-        tier = int(group[0][2])
-        checklists = [g[4] for g in group if isinstance(g[4], list)]
-        answered = len(checklists)  # annotations that judged the article at all
-        ticks = Counter(item for items in checklists for item in items)
-        present = [i for i in RISK_DISCLOSURES.names if 2 * ticks[i] > answered]
-        undecided = [i for i in RISK_DISCLOSURES.names if answered and 2 * ticks[i] == answered]
-        if undecided:
-            counts["risk_items_undecided"] += len(undecided)
-            report["ties"].append({"article_id": article_id, "label": RISK_DISCLOSURES.name, "items": undecided})
-        decided = {}
-        for family, position in ((HARMS_EXPLAINED, 5), (EVIDENCE_EXPLAINED, 6)):
-            answers = {g[1]: g[position] for g in group}
-            decided[family.name], tied = plurality(list(answers.values()))
-            if tied:
-                counts[f"{family.name}_ties"] += 1
-                report["ties"].append({"article_id": article_id, "label": family.name, "votes": answers})
-        rows.append(
-            {
-                "article_id": article_id,
-                RISK_DISCLOSURES.name: present,
-                f"{RISK_DISCLOSURES.name}_undecided": undecided,
-                **decided,
-                "origin": TIER_ORIGIN[tier],
-                "aggregation": TIER_RULE[tier],
-                "n_annotators": k,
-                "annotators": sorted(g[1] for g in group),
-                "guideline_version": _versions(g[3] for g in group),
-            }
-        )
-    return pd.DataFrame.from_records(rows, columns=ARTICLE_LABEL_COLUMNS)
+    rows = [_article_row(article_id, group, counts, report) for article_id, group in by_article.items()]
+    return _frame({c: [r[c] for r in rows] for c in ARTICLE_LABEL_COLUMNS})
+
+
+def _article_row(article_id: str, group: list[tuple], counts: Counter, report: dict) -> dict:
+    """Rule 4 for one article's deciding units: (article, annotator, tier, guideline version,
+    checklist codes, harms code, evidence-explained code) each."""
+    k = len(group)
+    tier = int(group[0][2])
+    checklists = [g[4] for g in group if isinstance(g[4], list)]
+    answered = len(checklists)  # annotations that judged the article at all
+    ticks = Counter(item for items in checklists for item in items)
+    n_items = len(RISK_DISCLOSURES.names)
+    present = [i for i in range(n_items) if 2 * ticks[i] > answered]
+    undecided = [i for i in range(n_items) if answered and 2 * ticks[i] == answered]
+    if undecided:
+        counts["risk_items_undecided"] += len(undecided)
+        items = [RISK_DISCLOSURES.names[i] for i in undecided]
+        report["ties"].append({"article_id": article_id, "label": RISK_DISCLOSURES.name, "items": items})
+    decided = {}
+    for family, position in ((HARMS_EXPLAINED, 5), (EVIDENCE_EXPLAINED, 6)):
+        answers = {g[1]: g[position] for g in group}
+        decided[family.name], tied = plurality(list(answers.values()))
+        if tied:
+            counts[f"{family.name}_ties"] += 1
+            named = {a: decode("articles", family.name, v) for a, v in answers.items()}
+            report["ties"].append({"article_id": article_id, "label": family.name, "votes": named})
+    return {
+        "article_id": article_id,
+        RISK_DISCLOSURES.name: present,
+        f"{RISK_DISCLOSURES.name}_undecided": undecided,
+        **decided,
+        "origin": TIER_ORIGIN[tier],
+        "aggregation": TIER_RULE[tier],
+        "n_annotators": k,
+        "annotators": sorted(g[1] for g in group),
+        "guideline_version": _versions(g[3] for g in group),
+    }

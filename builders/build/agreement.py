@@ -25,14 +25,17 @@ import krippendorff
 import numpy as np
 import pandas as pd
 
-from builders.build.aggregate import SpanGroups, match_spans
+from builders.build.labels import codes_or_none
+from builders.build.spans import SpanGroups, match_spans
+from builders.features import decode
 from builders.schema import (
     CLAIM_TYPE,
     EVIDENCE,
     EVIDENCE_EXPLAINED,
+    EVIDENCE_RANKS,
     HARMS_EXPLAINED,
+    NO_LABEL,
     RISK_DISCLOSURES,
-    evidence_rank,
 )
 
 # What agreement reads of the units table (the helper process gets only these).
@@ -61,8 +64,9 @@ class Units:
 
 class _Coder:
     """Collects (unit, annotator, value) answers as integer arrays and gives `code_matrix`'s
-    result for them: rows in the order units first got an answer, codes in `str` order of the
-    values. Unit keys are looked up only among the current article's (`next_article`), so
+    result for them: rows in the order units first got an answer, columns the annotators,
+    entries indexes into the sorted distinct values (ClassLabel codes, evidence ranks, 0/1).
+    Unit keys are looked up only among the current article's (`next_article`), so
     no key of the whole corpus is kept."""
 
     def __init__(self, annotators: list[str]):
@@ -87,7 +91,7 @@ class _Coder:
 
     def coded(self) -> tuple[np.ndarray, list]:
         seen = list(self.codes)
-        order = sorted(range(len(seen)), key=lambda i: str(seen[i]))
+        order = sorted(range(len(seen)), key=seen.__getitem__)
         remap = np.empty(len(seen), dtype=np.int32)
         remap[order] = np.arange(len(seen), dtype=np.int32)
         matrix = np.full((self.n_rows, len(self.column)), -1, dtype=np.int32)
@@ -129,7 +133,7 @@ def alpha(units: Units, coded: tuple[np.ndarray, list] | None = None) -> dict:
 
 def code_matrix(table: dict[object, dict[str, object]], annotators: list[str]) -> tuple[np.ndarray, list]:
     """units × annotators matrix of value codes (-1: no value), and the values in code order."""
-    values = sorted({x for answers in table.values() for x in answers.values()}, key=str)
+    values = sorted({x for answers in table.values() for x in answers.values()})
     codes = {v: i for i, v in enumerate(values)}
     column = {a: i for i, a in enumerate(annotators)}
     matrix = np.full((len(table), len(annotators)), -1, dtype=np.int32)
@@ -181,8 +185,7 @@ def span_pass(
 ) -> SpanPass:
     """Match spans per article across `annotators` (the aggregation rule); fill the units for
     claim_type and evidence, count span matches for each pair of `pairs` on the articles both
-    annotated, and keep the clusters when `keep_clusters` (the disagreement list needs them:
-    members are (start, end, annotator, claim_type, evidence, row in `spans`))."""
+    annotated, and keep the clusters when `keep_clusters` (the disagreement list needs them)."""
     groups = SpanGroups.of(units, spans) if groups is None else groups
     names = units["annotator"].tolist()
     keep = units["annotator"].isin(annotators).to_numpy()
@@ -190,37 +193,25 @@ def span_pass(
     type_coder, evidence_coder = _Coder(annotators), _Coder(annotators)
     pair_counts = {pair: [0, 0, 0] for pair in pairs}
     clusters_out = []
-    for article_id, rows in groups.slices(keep, desc="agreement"):
-        records = [(r[0], r[1], names[r[3]], r[4], r[5], r[6]) for r in rows]
+    for article in groups.articles(keep, desc="agreement"):
+        who = [names[u] for u in article.unit]  # one owner per annotator, not per annotation
         type_coder.next_article()
         evidence_coder.next_article()
-        for cluster in match_spans([(r[0], r[1], r[2]) for r in records]):
-            members = [records[i] for i in cluster]
-            unit = members[0][:2]  # the anchor's offsets name the unit within its article
+        for cluster in match_spans(article.start, article.end, who):
+            unit = (article.start[cluster[0]], article.end[cluster[0]])  # the anchor names the unit
             if keep_clusters:
-                clusters_out.append(
-                    {"article_id": article_id, "unit": f"{article_id}:{unit[0]}-{unit[1]}", "members": members}
-                )
+                clusters_out.append({"article": article, "who": who, "cluster": cluster})
             types, ranks = {}, {}
-            for _start, _end, annotator, claim_type, evidence, _row in members:  # one span per annotator
-                types[annotator] = claim_type
-                rank = evidence_rank(evidence) if isinstance(evidence, str) else None
+            for i in cluster:  # one span per annotator
+                types[who[i]] = article.claim_type[i]
+                rank = EVIDENCE_RANKS[article.evidence[i]] if article.evidence[i] != NO_LABEL else None
                 if rank is not None:
-                    ranks[annotator] = rank
+                    ranks[who[i]] = rank
             type_coder.add(unit, types)
             if ranks:
                 evidence_coder.add(unit, ranks)
         if pair_counts:
-            by_annotator: dict[str, list[tuple[int, int]]] = {}
-            for r in records:
-                by_annotator.setdefault(r[2], []).append((r[0], r[1]))
-            for (a, b), figures in pair_counts.items():
-                if article_id in annotated.get(a, ()) and article_id in annotated.get(b, ()):
-                    left, right = by_annotator.get(a, []), by_annotator.get(b, [])
-                    exact, overlap = _match_pair(left, right)
-                    figures[0] += exact
-                    figures[1] += overlap
-                    figures[2] += len(left) + len(right)
+            _count_pairs(article.article_id, article, who, annotated, pair_counts)
     return SpanPass(
         Units(CLAIM_TYPE.name, "nominal", None, type_coder.coded()),
         Units(EVIDENCE.name, "ordinal", None, evidence_coder.coded()),
@@ -229,22 +220,36 @@ def span_pass(
     )
 
 
+def _count_pairs(article_id: str, article, who: list[str], annotated: dict, pair_counts: dict) -> None:
+    """Add one article's exact and overlap span matches to each pair that annotated it."""
+    by_annotator: dict[str, list[tuple[int, int]]] = {}
+    for i, annotator in enumerate(who):
+        by_annotator.setdefault(annotator, []).append((article.start[i], article.end[i]))
+    for (a, b), figures in pair_counts.items():
+        if article_id in annotated.get(a, ()) and article_id in annotated.get(b, ()):
+            left, right = by_annotator.get(a, []), by_annotator.get(b, [])
+            exact, overlap = _match_pair(left, right)
+            figures[0] += exact
+            figures[1] += overlap
+            figures[2] += len(left) + len(right)
+
+
 def article_units(units: pd.DataFrame, annotators: list[str]) -> list[Units]:
     chosen = units[units["annotator"].isin(annotators)]
     chosen = chosen[chosen[RISK_DISCLOSURES.name].map(lambda v: isinstance(v, list))]  # answered the article
     articles, annotators_ = chosen["article_id"].tolist(), chosen["annotator"].tolist()
     checklists = chosen[RISK_DISCLOSURES.name].tolist()
     out = []
-    for item in RISK_DISCLOSURES.names:
+    for code, item in enumerate(RISK_DISCLOSURES.names):
         table: dict[object, dict[str, object]] = {}
         for article_id, annotator, items in zip(articles, annotators_, checklists, strict=True):
-            table.setdefault(article_id, {}).setdefault(annotator, int(item in items))
+            table.setdefault(article_id, {}).setdefault(annotator, int(code in items))
         out.append(Units(f"{RISK_DISCLOSURES.name}.{item}", "nominal", table))
     for family in (HARMS_EXPLAINED, EVIDENCE_EXPLAINED):
         table = {}
-        for article_id, annotator, value in zip(articles, annotators_, chosen[family.name].tolist(), strict=True):
-            if isinstance(value, str):
-                table.setdefault(article_id, {}).setdefault(annotator, value)
+        for article_id, annotator, value in zip(articles, annotators_, codes_or_none(chosen[family.name]), strict=True):
+            if value is not None:
+                table.setdefault(article_id, {}).setdefault(annotator, int(value))
         out.append(Units(family.name, "nominal", table))
     return out
 
@@ -371,28 +376,38 @@ def disagreements(
     rows = []
     texts = spans["text"]
     for cluster in span_pass(units, spans, annotators, groups, keep_clusters=True).clusters:
-        present = per_article[cluster["article_id"]]
+        present = per_article[cluster["article"].article_id]
         if len(present) < 2:
             continue
-        members = cluster["members"]  # (start, end, annotator, claim_type, evidence, row)
-        labels = {m[2]: f"{m[3]}/{m[4]}" for m in members}
+        article, who, members = cluster["article"], cluster["who"], cluster["cluster"]
+        labels = {
+            who[i]: f"{decode('claims', CLAIM_TYPE.name, article.claim_type[i])}/"
+            f"{decode('claims', EVIDENCE.name, article.evidence[i])}"
+            for i in members
+        }
         if len(labels) < len(present) or len(set(labels.values())) > 1:
+            anchor = members[0]
             rows.append(
                 {
-                    "article_id": cluster["article_id"],
-                    "unit": f"span {members[0][0]}-{members[0][1]}",
-                    "text": texts.iat[members[0][5]][:80],
+                    "article_id": article.article_id,
+                    "unit": f"span {article.start[anchor]}-{article.end[anchor]}",
+                    "text": texts.iat[article.row[anchor]][:80],
                     "labels": "; ".join(f"{a}: {labels.get(a, '(no span)')}" for a in present),
                 }
             )
     for u in article_units(units, annotators):
         for article_id, answers in u.table.items():
             if len(answers) >= 2 and len(set(answers.values())) > 1:
-                labels = "; ".join(f"{a}: {v}" for a, v in answers.items())
+                labels = "; ".join(f"{a}: {_answer(u.label, v)}" for a, v in answers.items())
                 rows.append({"article_id": article_id, "unit": u.label, "text": "", "labels": labels})
     return pd.DataFrame(rows, columns=["article_id", "unit", "text", "labels"]).sort_values(
         ["article_id", "unit"], ignore_index=True
     )
+
+
+def _answer(label: str, value: int) -> object:
+    """An article-level answer as the adjudicator reads it: a criterion's name, a checklist item's 0/1."""
+    return decode("articles", label, value) if label in (HARMS_EXPLAINED.name, EVIDENCE_EXPLAINED.name) else value
 
 
 def summary_table(report: dict) -> pd.DataFrame:

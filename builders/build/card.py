@@ -14,14 +14,11 @@ import pyarrow as pa
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from builders.errors import fail
-from builders.features import CONFIGS, DEFAULT_CONFIG, FEATURES, SPLITS
+from builders.features import FEATURES, label_names
+from builders.layout import CONFIGS, DEFAULT_CONFIG, SPLITS, parquet_path, present_splits
 from builders.schema import FAMILIES, SPAN_FAMILIES
 
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z0-9_]+)\s*\}\}")
-
-
-def parquet_path(config: str, split: str) -> str:
-    return f"{config}/{split}-00000-of-00001.parquet"
 
 
 def size_category(n: int) -> str:
@@ -29,12 +26,6 @@ def size_category(n: int) -> str:
         if n < limit:
             return name
     return "1M<n<10M"
-
-
-def present_splits(tables: dict[str, dict[str, pa.Table]], config: str) -> list[str]:
-    """Splits with rows. `datasets` refuses to load a declared split that has no data, so
-    empty splits are neither written nor declared, and a config with no rows is left out."""
-    return [s for s in SPLITS if tables[config][s].num_rows]
 
 
 def card_data(pretty_name: str, tables: dict[str, dict[str, pa.Table]]) -> DatasetCardData:
@@ -80,11 +71,6 @@ def md_table(header: list[str], rows: list[list]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
-
-
-def label_names(config: str, column: str) -> list[str]:
-    feature = FEATURES[config][column]
-    return list(getattr(feature, "feature", feature).names)
 
 
 def _distribution(tables: dict[str, pa.Table], config: str, column: str) -> str:

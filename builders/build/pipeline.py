@@ -12,22 +12,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from builders import derived
-from builders.build.aggregate import SpanGroups, aggregate
+from builders.build.aggregate import aggregate
 from builders.build.agreement import AGREEMENT_UNIT_COLUMNS
 from builders.build.agreement import report as agreement_report_of
 from builders.build.card import card_data, figures, render_card
-from builders.corpus.records import load_corpus, sha256_file
-from builders.errors import KhcError, fail
-from builders.build.read import read_labels
 from builders.build.helper import PARALLEL_MIN_ARTICLES, Helper, answers_of, hashes_of
-from builders.labelstudio.labelconfig import labeling_config_sha256
-from builders.release.metadata import write_metadata
-from builders.progress import gc_paused, note
-from builders.project import MARKER, Project
-from builders.schema import SCHEMA_VERSION
-from builders.corpus.splits import append_assignments, choose_splits, read_split_file
+from builders.build.read import read_labels
+from builders.build.spans import SpanGroups
 from builders.build.tables import split_tables
 from builders.build.write import output_hashes, staged_output, tool_versions, write_json, write_tables
+from builders.corpus.records import load_corpus, sha256_file
+from builders.corpus.splits import append_assignments, choose_splits, read_split_file
+from builders.errors import KhcError, fail
+from builders.labelstudio.labelconfig import labeling_config_sha256
+from builders.progress import gc_paused, note
+from builders.project import MARKER, Project
+from builders.release.metadata import write_metadata
+from builders.schema import SCHEMA_VERSION
 
 
 @dataclass

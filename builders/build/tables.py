@@ -1,8 +1,8 @@
 """Shape stage: corpus + labels + aggregates → the three configs' tables, per split.
 
 Rows are sorted by stable keys so two builds of the same inputs give the same bytes.
-Labels are encoded by the config's `Features` (ClassLabel names → ints) and the Arrow
-table gets the Features' explicit schema, never an inferred one.
+Labels arrive as ClassLabel codes already (builders/build/labels.py), so encoding is only
+turning columns into Arrow arrays of the Features' explicit schema, never an inferred one.
 """
 
 from __future__ import annotations
@@ -10,12 +10,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-from datasets import ClassLabel, List
+from datasets import ClassLabel
 
-from builders.build.aggregate import ARTICLE_LABEL_COLUMNS, Aggregated
-from builders.build.read import Labels
-from builders.features import FEATURES, SPLITS, arrow_schema
-from builders.schema import CLAIM_TYPE, EVIDENCE, RISK_DISCLOSURES
+from builders.build.aggregate import Aggregated
+from builders.build.labels import Labels, codes_or_none
+from builders.features import ARTICLE_LABEL_COLUMNS, FEATURES, SPAN, arrow_schema
+from builders.layout import SPLITS
+from builders.schema import RISK_DISCLOSURES
 
 
 def claims_frame(aggregated: Aggregated) -> pd.DataFrame:
@@ -25,7 +26,7 @@ def claims_frame(aggregated: Aggregated) -> pd.DataFrame:
 def articles_frame(corpus: pd.DataFrame, aggregated: Aggregated) -> pd.DataFrame:
     labels = aggregated.articles[ARTICLE_LABEL_COLUMNS]
     frame = corpus.merge(labels, on="article_id", how="left", validate="one_to_one")
-    frame["labeled"] = frame["origin"].notna()
+    frame["labeled"] = frame["origin"].notna().astype(bool)
     n_claims = aggregated.claims.groupby("article_id").size()
     frame["n_claims"] = frame["article_id"].map(n_claims).fillna(0).astype(int)
     for column in (RISK_DISCLOSURES.name, f"{RISK_DISCLOSURES.name}_undecided", "annotators"):
@@ -47,48 +48,30 @@ def spans_column(units: pd.DataFrame, spans: pd.DataFrame) -> pa.ListArray:
     ordered = spans.assign(_unit=unit).sort_values(["_unit", "start", "end", "region_id"], kind="stable")
     counts = np.bincount(ordered["_unit"].to_numpy(), minlength=len(units))
     offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]), type=pa.int32())
-    labels = {CLAIM_TYPE.name: CLAIM_TYPE.names, EVIDENCE.name: EVIDENCE.names}
     arrays = []
     for field in struct_type:
         column = ordered[field.name]
-        if field.name in labels:
-            codes = pd.Categorical(column, categories=labels[field.name]).codes.astype("int64")
+        if isinstance(SPAN[field.name], ClassLabel):  # codes, NO_LABEL (-1) as null
+            codes = column.to_numpy(dtype="int64")
             missing = codes < 0
             arrays.append(pa.array(codes, mask=missing if missing.any() else None, type=field.type))
         else:
-            arrays.append(pa.array(column.astype(object).where(column.notna(), None).tolist(), type=field.type))
+            arrays.append(pa.array(codes_or_none(column), type=field.type))
     values = pa.StructArray.from_arrays(arrays, fields=list(struct_type))
     return pa.ListArray.from_arrays(offsets, values)
 
 
-def _encoder(feature):
-    """A function turning one column's Python values into what Arrow stores (ClassLabel → int)."""
-    if isinstance(feature, ClassLabel):
-        index = {name: i for i, name in enumerate(feature.names)}
-        return lambda v: None if v is None else index[v]
-    if isinstance(feature, List):
-        inner = _encoder(feature.feature)
-        return lambda v: None if v is None else [inner(x) for x in v]
-    return lambda v: v
-
-
 def to_arrow(config: str, frame: pd.DataFrame, ready: dict[str, pa.Array] | None = None) -> pa.Table:
-    """Encode with the config's Features (same result as Features.encode_batch, column by
-    column, which is much faster) and build the table against its explicit Arrow schema.
-    `ready` holds columns already built as Arrow arrays."""
-    features = FEATURES[config]
+    """The config's table from `frame`'s columns (labels already codes) against its explicit
+    Arrow schema. `ready` holds columns already built as Arrow arrays."""
     schema = arrow_schema(config)
     arrays = []
-    for name, feature in features.items():
+    for name in FEATURES[config]:
         if ready and name in ready:
             arrays.append(ready[name])
             continue
-        encode = _encoder(feature)
         column = frame[name]
-        if isinstance(feature, List):  # lists were built in Python, with None for missing
-            values = [encode(v) for v in column.tolist()]
-        else:  # scalars: pandas' missing markers (NaN, NA) → None, in one vectorised step
-            values = [encode(v) for v in column.astype(object).where(column.notna(), None).tolist()]
+        values = column.tolist() if pa.types.is_list(schema.field(name).type) else codes_or_none(column)
         arrays.append(pa.array(values, type=schema.field(name).type))
     return pa.Table.from_arrays(arrays, schema=schema)
 

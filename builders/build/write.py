@@ -16,8 +16,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from builders.build.card import parquet_path
 from builders.corpus.records import sha256_file
+from builders.layout import parquet_path
 
 # Fixed writer options: the same table gives the same bytes with the same pyarrow.
 PARQUET_OPTIONS = {"compression": "zstd", "compression_level": 9, "use_dictionary": True, "write_statistics": True}

@@ -15,9 +15,9 @@ import pyarrow as pa
 import yaml
 from datasets import ClassLabel, Value
 
-from builders.build.card import parquet_path, present_splits
 from builders.corpus.records import sha256_file
-from builders.features import CONFIGS, FEATURES
+from builders.features import FEATURES
+from builders.layout import CONFIGS, parquet_path, present_splits
 from builders.project import Project
 
 DESCRIPTION = (

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from builders.build.card import label_names
 from builders.build.pipeline import build
 from builders.corpus.records import sha256_file
 from builders.errors import KhcError, Problem, fail
+from builders.features import label_names
 from builders.project import Project
 
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")

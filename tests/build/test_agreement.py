@@ -13,11 +13,13 @@ from builders.build.agreement import agreement, disagreements
 from builders.build.read import read_labels
 from builders.corpus.records import load_corpus
 from builders.project import load_project
+from builders.schema import HARMS_EXPLAINED
 from tests.conftest import copy_project
 
 
 def article_units(answers: dict[str, list[str | None]]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Units table where annotator X gave answers[X][i] as harms_explained on article i."""
+    """Units table where annotator X gave answers[X][i] as harms_explained on article i (a name,
+    stored as its ClassLabel code, as the reader stores it)."""
     rows = []
     for annotator, values in answers.items():
         for i, value in enumerate(values):
@@ -28,7 +30,7 @@ def article_units(answers: dict[str, list[str | None]]) -> tuple[pd.DataFrame, p
                         "article_id": f"khc-{i:06d}",
                         "annotator": annotator,
                         "risk_disclosures": [],
-                        "harms_explained": value,
+                        "harms_explained": HARMS_EXPLAINED.codes[value],
                         "evidence_explained": None,
                     }
                 )

@@ -1,0 +1,103 @@
+"""The build's one representation of labels, from the reader to the writer.
+
+Two tables, with the columns the Features declare (`builders.features`):
+- `units`: one row per annotation or prediction (`UNIT_COLUMNS`): provenance, and the
+  article-level answers: `risk_disclosures` a sorted list of item codes, or None when the
+  annotation answered no article-level question; the single choices a code, or None.
+- `spans`: one row per claim span (`SPAN_COLUMNS`), typed: int64 offsets, `claim_type` and
+  `evidence` as int8 codes (`NO_LABEL` where a span has no evidence choice).
+Every label is a ClassLabel code in the schema's order (`Family.codes`), and `origin` is the
+`ORIGIN` code (`schema.HUMAN`, `schema.MODEL`), so aggregation, agreement, the tables, the card
+and the release records all read the same codes and decode them through the Features.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from builders.build.parse import Parsed
+from builders.features import SPAN_COLUMNS, UNIT_COLUMNS
+from builders.schema import ARTICLE_FAMILIES, CLAIM_TYPE, EVIDENCE, NO_LABEL
+
+SPAN_CHUNK = 100_000  # spans held as Python lists before they move into a typed DataFrame chunk
+CODE_DTYPE = np.int8  # label codes; every family has far fewer than 128 values
+
+
+@dataclass
+class Labels:
+    """The validated labels of all files, with what was counted and listed while reading."""
+
+    units: pd.DataFrame
+    spans: pd.DataFrame
+    counts: Counter = field(default_factory=Counter)
+    report: dict[str, list] = field(default_factory=dict)
+
+
+class LabelRows:
+    """Rows as the reader accepts them, moved into typed DataFrame chunks every SPAN_CHUNK spans,
+    so memory holds at most that many spans as Python objects."""
+
+    def __init__(self) -> None:
+        self.units: list[dict] = []
+        self.pending: dict[str, list] = {c: [] for c in SPAN_COLUMNS}
+        self.chunks: list[pd.DataFrame] = []
+        self.n_spans = 0
+
+    def add_unit(self, unit: dict) -> None:
+        self.units.append(unit)
+
+    def add_spans(self, annotation_uid: str, parsed: Parsed, text: str) -> int:
+        """Add an annotation's spans with their evidence; returns how many have no evidence."""
+        pending, missing = self.pending, 0
+        for region in parsed.regions.values():
+            evidence = parsed.evidence.get(region.region_id, NO_LABEL)
+            missing += evidence == NO_LABEL
+            pending["annotation_uid"].append(annotation_uid)
+            pending["region_id"].append(region.region_id)
+            pending["start"].append(region.start)
+            pending["end"].append(region.end)
+            pending["text"].append(text[region.start : region.end])
+            pending[CLAIM_TYPE.name].append(region.claim_type)
+            pending[EVIDENCE.name].append(evidence)
+        self.n_spans += len(parsed.regions)
+        if len(pending["start"]) >= SPAN_CHUNK:
+            self.flush()
+        return missing
+
+    def flush(self) -> None:
+        if self.pending["start"]:
+            self.chunks.append(span_frame(self.pending))
+            self.pending = {c: [] for c in SPAN_COLUMNS}
+
+    def tables(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(units, spans) with their declared columns and types."""
+        self.flush()
+        units = pd.DataFrame.from_records(self.units, columns=UNIT_COLUMNS)
+        for column in ("ls_project_id", "ls_task_id", "ls_annotation_id", "ls_prediction_id"):
+            # Label Studio ids are integers, though some exports write them as strings.
+            units[column] = pd.to_numeric(units[column], errors="raise").astype("Int64")
+        units["ground_truth"] = units["ground_truth"].astype(bool)
+        units["origin"] = units["origin"].astype(CODE_DTYPE)
+        for family in ARTICLE_FAMILIES:
+            if family.kind == "single_choice":  # a code, or null where unanswered
+                units[family.name] = pd.array(codes_or_none(units[family.name]), dtype="Int8")
+        chunks = self.chunks or [span_frame({c: [] for c in SPAN_COLUMNS})]
+        spans = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
+        return units, spans
+
+
+def span_frame(columns: dict[str, list]) -> pd.DataFrame:
+    """A spans table from column lists, with the declared types."""
+    frame = pd.DataFrame({c: columns[c] for c in SPAN_COLUMNS})
+    frame[["start", "end"]] = frame[["start", "end"]].astype("int64")
+    frame[[CLAIM_TYPE.name, EVIDENCE.name]] = frame[[CLAIM_TYPE.name, EVIDENCE.name]].astype(CODE_DTYPE)
+    return frame
+
+
+def codes_or_none(column: pd.Series) -> list:
+    """A nullable code column as Python ints and None (pandas' missing markers → None)."""
+    return column.astype(object).where(column.notna(), None).tolist()

@@ -1,0 +1,150 @@
+"""Claim spans matched across annotators, and every span grouped by article once per build.
+
+`match_spans` is the one span-matching rule (aggregation and agreement both use it);
+`SpanGroups` holds every span as typed arrays sorted by (article, start, end, annotation), so
+the spans are joined, sorted and grouped once, and a stage holds Python objects for one
+article's spans at a time (`ArticleSpans`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from builders.progress import progress
+from builders.schema import CLAIM_TYPE, EVIDENCE
+
+MATCH_IOU = 0.5
+
+
+def iou(a_start: int, a_end: int, b_start: int, b_end: int) -> float:
+    """Character overlap / union of two spans (the matching rule's measure)."""
+    overlap = min(a_end, b_end) - max(a_start, b_start)
+    if overlap <= 0:
+        return 0.0
+    return overlap / (max(a_end, b_end) - min(a_start, b_start))
+
+
+def match_spans(starts: list[int], ends: list[int], owners: list) -> list[list[int]]:
+    """Cluster spans (parallel lists; `owners` the annotation of each) by the matching rule.
+
+    Spans are taken in order of (start, end, owner). A span joins the cluster whose first span
+    (its anchor) it overlaps most, if that IoU is at least MATCH_IOU and the cluster holds no
+    span of the same owner yet (ties: the earlier cluster); otherwise it starts a cluster.
+    Returns lists of indexes. The hot loop of a build (millions of span pairs at 10,000
+    articles), so `iou` is written out: an anchor never starts after the span it is compared with."""
+    order = sorted(range(len(starts)), key=lambda i: (starts[i], ends[i], owners[i]))
+    clusters: list[list[int]] = []
+    anchors: list[tuple[int, int]] = []  # each cluster's first span
+    members: list[set] = []  # each cluster's owners
+    open_clusters: list[int] = []  # cluster indexes whose anchor may still overlap later spans
+    for i in order:
+        start, end, owner = starts[i], ends[i], owners[i]
+        open_clusters = [c for c in open_clusters if anchors[c][1] > start]
+        best, best_iou = None, MATCH_IOU
+        for c in open_clusters:
+            anchor_start, anchor_end = anchors[c]
+            score = ((anchor_end if anchor_end < end else end) - start) / (
+                (anchor_end if anchor_end > end else end) - anchor_start
+            )
+            if score >= best_iou and (best is None or score > best_iou) and owner not in members[c]:
+                best, best_iou = c, score
+        if best is None:
+            clusters.append([i])
+            anchors.append((start, end))
+            members.append({owner})
+            open_clusters.append(len(clusters) - 1)
+        else:
+            clusters[best].append(i)
+            members[best].add(owner)
+    return clusters
+
+
+@dataclass(slots=True)
+class ArticleSpans:
+    """One article's spans in span order, as parallel lists (index i is one span)."""
+
+    article_id: str
+    start: list[int]
+    end: list[int]
+    uid_rank: list[int]  # a sort key equal to the annotation_uid's order
+    unit: list[int]  # position of the span's annotation in the units table
+    claim_type: list[int]  # ClassLabel codes
+    evidence: list[int]  # ClassLabel codes, NO_LABEL for none
+    row: list[int]  # the span's row in the spans table (for its text)
+
+    def clusters(self) -> list[list[int]]:
+        """The matching rule over this article's spans (one owner per annotation)."""
+        return match_spans(self.start, self.end, self.uid_rank)
+
+
+@dataclass
+class SpanGroups:
+    """Every span of known annotations as typed arrays sorted by (article, start, end,
+    annotation), with each article's slice (`bounds`)."""
+
+    article_ids: list[str]  # one per group, sorted
+    bounds: np.ndarray  # group g holds rows bounds[g]:bounds[g + 1]
+    start: np.ndarray
+    end: np.ndarray
+    unit: np.ndarray
+    uid_rank: np.ndarray
+    claim_type: np.ndarray
+    evidence: np.ndarray
+    row: np.ndarray
+    n_spans: int  # rows of the spans table, those of unknown annotations included
+
+    @classmethod
+    def of(cls, units: pd.DataFrame, spans: pd.DataFrame) -> SpanGroups:
+        uids = units["annotation_uid"]
+        if not uids.is_unique:
+            raise ValueError("annotation_uid must be unique in units")
+        unit = pd.Index(uids).get_indexer(spans["annotation_uid"])
+        known = np.flatnonzero(unit >= 0)  # spans of no known annotation belong to no article
+        unit = unit[known]
+        article_code, article_ids = pd.factorize(units["article_id"], sort=True)
+        uid_rank = pd.factorize(uids, sort=True)[0]
+        start = spans["start"].to_numpy(dtype=np.int64)[known]
+        end = spans["end"].to_numpy(dtype=np.int64)[known]
+        article = article_code[unit]
+        order = np.lexsort((uid_rank[unit], end, start, article))
+        article = article[order]
+        cuts = np.flatnonzero(np.diff(article)) + 1
+        bounds = np.concatenate([[0], cuts, [len(order)]]) if len(order) else np.zeros(1, dtype=np.int64)
+        return cls(
+            article_ids=[article_ids[a] for a in article[bounds[:-1]]],
+            bounds=bounds,
+            start=start[order],
+            end=end[order],
+            unit=unit[order],
+            uid_rank=uid_rank[unit[order]],
+            claim_type=spans[CLAIM_TYPE.name].to_numpy()[known][order],
+            evidence=spans[EVIDENCE.name].to_numpy()[known][order],
+            row=known[order],
+            n_spans=len(spans),
+        )
+
+    def articles(self, keep: np.ndarray | None = None, desc: str = "spans") -> Iterator[ArticleSpans]:
+        """Each article's spans in span order; with `keep` (a boolean per unit), only spans of
+        those units, and only articles that have any."""
+        groups = progress(enumerate(self.article_ids), desc=desc, unit="article", total=len(self.article_ids))
+        for g, article_id in groups:
+            lo, hi = int(self.bounds[g]), int(self.bounds[g + 1])
+            unit = self.unit[lo:hi]
+            chosen = slice(None) if keep is None else keep[unit]
+            unit = unit[chosen]
+            if not len(unit):
+                continue
+            yield ArticleSpans(
+                article_id,
+                self.start[lo:hi][chosen].tolist(),
+                self.end[lo:hi][chosen].tolist(),
+                self.uid_rank[lo:hi][chosen].tolist(),
+                unit.tolist(),
+                self.claim_type[lo:hi][chosen].tolist(),
+                self.evidence[lo:hi][chosen].tolist(),
+                self.row[lo:hi][chosen].tolist(),
+            )
