@@ -17,14 +17,11 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import math
-from array import array
 from dataclasses import dataclass
 
-import krippendorff
-import numpy as np
 import pandas as pd
 
+from builders.build.coding import NOT_AVAILABLE_FEW, Coder, Units, alpha, code_matrix, figure, kappa
 from builders.build.labels import codes_or_none
 from builders.build.spans import SpanGroups, match_spans
 from builders.features import decode
@@ -46,121 +43,6 @@ AGREEMENT_UNIT_COLUMNS = [
     HARMS_EXPLAINED.name,
     EVIDENCE_EXPLAINED.name,
 ]
-NOT_AVAILABLE_FEW = "fewer than two annotators labelled any shared unit"
-NOT_AVAILABLE_ONE_VALUE = "only one value was given, so agreement beyond chance is undefined"
-
-
-@dataclass
-class Units:
-    """One label's answers, unit → {annotator: value}, plus its measurement level. The figures read
-    them `coded` (see `code_matrix`). Span units come coded only, with no table: a dict per span
-    unit would cost a quarter of a GB at 10,000 articles."""
-
-    label: str
-    level: str  # "nominal" | "ordinal"
-    table: dict[object, dict[str, object]] | None
-    coded: tuple[np.ndarray, list] | None = None  # columns: the annotators the units were made for
-
-
-class _Coder:
-    """Collects (unit, annotator, value) answers as integer arrays and gives `code_matrix`'s
-    result for them: rows in the order units first got an answer, columns the annotators,
-    entries indexes into the sorted distinct values (ClassLabel codes, evidence ranks, 0/1).
-    Unit keys are looked up only among the current article's (`next_article`), so
-    no key of the whole corpus is kept."""
-
-    def __init__(self, annotators: list[str]):
-        self.column = {a: i for i, a in enumerate(annotators)}
-        self.n_rows = 0
-        self.rows: dict[object, int] = {}  # the current article's unit keys
-        self.codes: dict[object, int] = {}
-        self.unit, self.who, self.value = array("q"), array("q"), array("q")
-
-    def next_article(self) -> None:
-        self.rows = {}
-
-    def add(self, unit: object, answers: dict[str, object]) -> None:
-        row = self.rows.get(unit)
-        if row is None:
-            row = self.rows[unit] = self.n_rows
-            self.n_rows += 1
-        for annotator, value in answers.items():
-            self.unit.append(row)
-            self.who.append(self.column[annotator])
-            self.value.append(self.codes.setdefault(value, len(self.codes)))
-
-    def coded(self) -> tuple[np.ndarray, list]:
-        seen = list(self.codes)
-        order = sorted(range(len(seen)), key=seen.__getitem__)
-        remap = np.empty(len(seen), dtype=np.int32)
-        remap[order] = np.arange(len(seen), dtype=np.int32)
-        matrix = np.full((self.n_rows, len(self.column)), -1, dtype=np.int32)
-        if self.value:
-            unit = np.frombuffer(self.unit, dtype=np.int64)[::-1]
-            who = np.frombuffer(self.who, dtype=np.int64)[::-1]
-            value = remap[np.frombuffer(self.value, dtype=np.int64)[::-1]]
-            # one answer per (unit, annotator): the last given, as a dict would keep (a unit key
-            # can come twice when two clusters start on the same offsets)
-            last = np.unique(unit * len(self.column) + who, return_index=True)[1]
-            matrix[unit[last], who[last]] = value[last]
-        return matrix, [seen[i] for i in order]
-
-
-def _figure(value: float | None, n_units: int, reason: str | None = None) -> dict:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return {"value": None, "units": n_units, "not_available": reason or NOT_AVAILABLE_ONE_VALUE}
-    return {"value": round(float(value), 4), "units": n_units}
-
-
-def alpha(units: Units, coded: tuple[np.ndarray, list] | None = None) -> dict:
-    """Krippendorff's alpha over the units at least two annotators labelled, from `units.coded`
-    (or `coded`: some of its columns, for a pair)."""
-    matrix = (units.coded if coded is None else coded)[0]
-    answered = matrix >= 0
-    shared = answered.sum(axis=1) >= 2
-    n = int(shared.sum())
-    if n == 0:
-        return _figure(None, 0, NOT_AVAILABLE_FEW)
-    rows = matrix[shared]
-    if len(np.unique(rows[rows >= 0])) < 2:
-        return _figure(None, n, NOT_AVAILABLE_ONE_VALUE)
-    # annotators × units, NaN where no value; annotators without a shared unit left out. The
-    # codes keep the values' order, which is all the nominal and ordinal metrics look at.
-    data = rows[:, answered[shared].any(axis=0)].T.astype(float)
-    data[data < 0] = np.nan
-    return _figure(krippendorff.alpha(reliability_data=data, level_of_measurement=units.level), n)
-
-
-def code_matrix(table: dict[object, dict[str, object]], annotators: list[str]) -> tuple[np.ndarray, list]:
-    """units × annotators matrix of value codes (-1: no value), and the values in code order."""
-    values = sorted({x for answers in table.values() for x in answers.values()})
-    codes = {v: i for i, v in enumerate(values)}
-    column = {a: i for i, a in enumerate(annotators)}
-    matrix = np.full((len(table), len(annotators)), -1, dtype=np.int32)
-    for row, answers in enumerate(table.values()):
-        for a, value in answers.items():
-            matrix[row, column[a]] = codes[value]
-    return matrix, values
-
-
-def kappa(units: Units, a: str, b: str, annotators: list[str]) -> dict:
-    """Cohen's kappa of two annotators on the units both labelled (linear weights for ordinal),
-    from `units.coded`, whose columns follow `annotators`."""
-    matrix, values = units.coded
-    left, right = matrix[:, annotators.index(a)], matrix[:, annotators.index(b)]
-    both = (left >= 0) & (right >= 0)
-    n = int(both.sum())
-    if n == 0:
-        return _figure(None, 0, NOT_AVAILABLE_FEW)
-    left, right = left[both], right[both]
-    if len(np.union1d(left, right)) < 2:
-        return _figure(None, n, NOT_AVAILABLE_ONE_VALUE)
-    from sklearn.metrics import cohen_kappa_score  # imported here: it costs a second at start-up
-
-    if units.level == "ordinal":  # codes follow the sorted ranks; weight by rank distance
-        ranks = np.array(values, dtype=int)
-        return _figure(cohen_kappa_score(ranks[left], ranks[right], weights="linear"), n)
-    return _figure(cohen_kappa_score(left, right), n)
 
 
 @dataclass
@@ -190,7 +72,7 @@ def span_pass(
     names = units["annotator"].tolist()
     keep = units["annotator"].isin(annotators).to_numpy()
     annotated = units.groupby("annotator")["article_id"].agg(set).to_dict() if len(units) else {}
-    type_coder, evidence_coder = _Coder(annotators), _Coder(annotators)
+    type_coder, evidence_coder = Coder(annotators), Coder(annotators)
     pair_counts = {pair: [0, 0, 0] for pair in pairs}
     clusters_out = []
     for article in groups.articles(keep, desc="agreement"):
@@ -292,8 +174,8 @@ def span_matching(counts: list[int]) -> dict:
     share of all spans."""
     exact, overlap, total = counts
     if total == 0:
-        return {"exact": _figure(None, 0, NOT_AVAILABLE_FEW), "overlap": _figure(None, 0, NOT_AVAILABLE_FEW)}
-    return {"exact": _figure(2 * exact / total, total), "overlap": _figure(2 * overlap / total, total)}
+        return {"exact": figure(None, 0, NOT_AVAILABLE_FEW), "overlap": figure(None, 0, NOT_AVAILABLE_FEW)}
+    return {"exact": figure(2 * exact / total, total), "overlap": figure(2 * overlap / total, total)}
 
 
 @dataclass

@@ -133,14 +133,14 @@ def test_disagreement_list_for_adjudication(fixture_labels):
 
 
 def test_coded_span_units_equal_the_dict_table_they_replace():
-    """span_pass collects answers as integer arrays (_Coder); the result must be what
+    """span_pass collects answers as integer arrays (Coder); the result must be what
     code_matrix gives for the unit → {annotator: value} dict built the plain way, repeated
     unit keys (last answer wins) included."""
-    from builders.build.agreement import _Coder, code_matrix
+    from builders.build.coding import Coder, code_matrix
 
     rng = np.random.default_rng(7)
     annotators = ["a", "b", "c", "model/x"]
-    coder, table = _Coder(annotators), {}
+    coder, table = Coder(annotators), {}
     for _ in range(400):
         unit = f"u{rng.integers(0, 120)}"
         answers = {str(a): str(rng.choice(["efficacy", "safety", "dosage"])) for a in rng.choice(annotators, 2)}
