@@ -1,0 +1,72 @@
+"""The card (builders/build/card.py): figures computed from the tables, nothing typed."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from builders.build.aggregate import aggregate
+from builders.build.card import figures, render_card
+from builders.build.read import read_labels
+from builders.build.tables import split_tables
+from builders.corpus.records import load_corpus
+from builders.corpus.splits import read_split_file
+from builders.errors import KhcError
+from builders.features import label_names
+from builders.layout import SPLITS
+from builders.project import load_project
+from tests.conftest import REPO, copy_project
+
+AGREEMENT = {"krippendorff_alpha": {}, "annotators": []}
+
+
+@pytest.fixture(scope="module", params=["fixture", "committed"])
+def built(request, tmp_path_factory):
+    root = copy_project(tmp_path_factory.mktemp("card") / "p", with_fixture_labels=request.param == "fixture")
+    if request.param == "committed":
+        import shutil
+
+        shutil.copytree(REPO / "annotations" / "predictions", root / "annotations" / "predictions")
+    project = load_project(root)
+    corpus = load_corpus(project)
+    labels = read_labels(project, corpus)
+    tables = split_tables(
+        corpus, labels, aggregate(labels.units, labels.spans), read_split_file(project.split_file, "x")
+    )
+    return tables, figures(tables, Counter(), "1.1.0", "abc", AGREEMENT)
+
+
+def test_counts_are_the_tables_row_counts(built):
+    tables, found = built
+    assert int(found["n_claims"]) == sum(t.num_rows for t in tables["claims"].values())
+    assert int(found["n_articles"]) == sum(t.num_rows for t in tables["articles"].values())
+    origins = label_names("annotations", "origin")
+    by_origin = Counter(origins[o] for t in tables["annotations"].values() for o in t.column("origin").to_pylist())
+    assert int(found["n_human_annotations"]) == by_origin["human"]
+    assert int(found["n_model_annotations"]) == by_origin["model"]
+    if by_origin["human"] == 0:
+        assert "No human annotation has been collected yet" in found["status"]
+    else:
+        assert f"{by_origin['human']} annotations by" in found["status"]
+
+
+def test_the_claim_type_table_counts_the_decoded_labels(built):
+    tables, found = built
+    names, origins = label_names("claims", "claim_type"), label_names("claims", "origin")
+    for split in SPLITS:
+        table = tables["claims"][split]
+        counted = Counter(
+            (names[c] if c is not None else "(undecided)", origins[o])
+            for c, o in zip(table.column("claim_type").to_pylist(), table.column("origin").to_pylist(), strict=True)
+        )
+        for (value, origin), n in counted.items():
+            line = next(row for row in found["claim_type_table"].splitlines() if row.startswith(f"| {value} |"))
+            header = found["claim_type_table"].splitlines()[0].split(" | ")
+            column = next(i for i, h in enumerate(header) if h.strip(" |") == f"{split} · {origin}")
+            assert int(line.split(" | ")[column].strip(" |")) == n
+
+
+def test_a_placeholder_the_build_does_not_compute_is_refused():
+    with pytest.raises(KhcError, match="unknown placeholders"):
+        render_card("{{ n_claims }} and {{ typed_by_hand }}", "datacard.md", None, {"n_claims": "1"})
