@@ -18,14 +18,19 @@ import argparse
 import hashlib
 import json
 import random
+import re
 import shutil
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from builders.build.snapshots import record_snapshot
 from builders.labelstudio.results import choice_result, span_results
+from builders.project import load_project
 
 REPO = Path(__file__).resolve().parents[1]
+PROJECT = 1
+MODEL_VERSION = "bench-model-v1"
 CLAIM_TYPES = [
     "efficacy",
     "mechanism",
@@ -116,6 +121,7 @@ def generate(n_articles: int, n_annotators: int, out: Path, seed: int = 1) -> No
     (out / "annotations" / "exports").mkdir(parents=True)
     for rel in ("khc.toml", "datacard.md", "annotations/guidelines.md", "annotations/labeling_config.xml"):
         shutil.copyfile(REPO / rel, out / rel)
+    declare_project(out, PROJECT, MODEL_VERSION)
     guideline = "1.1.0"
     tasks = []
     annotation_id = 0
@@ -179,7 +185,7 @@ def generate(n_articles: int, n_annotators: int, out: Path, seed: int = 1) -> No
                 )
             prediction = {
                 "id": i,
-                "model_version": "bench-model-v1",
+                "model_version": MODEL_VERSION,
                 "score": None,
                 "result": [*span_items(rng, text, claims, "p-", base_labels), *article_items(rng, "p-", base)],
             }
@@ -199,8 +205,19 @@ def generate(n_articles: int, n_annotators: int, out: Path, seed: int = 1) -> No
                     "updated_at": "2026-01-01T00:00:00Z",
                 }
             )
-    with (out / "annotations" / "exports" / "project-1-20260101T000000Z.json").open("w", encoding="utf-8") as handle:
+    snapshot = out / "annotations" / "exports" / "project-1-20260101T000000Z.json"
+    with snapshot.open("w", encoding="utf-8") as handle:
         json.dump(tasks, handle)
+    record_snapshot(load_project(out), snapshot, PROJECT, "full", "2026-01-01T00:00:00.000000Z")
+
+
+def declare_project(root: Path, ls_project: int, model_version: str) -> None:
+    """Declare the Label Studio project and the current model version in the copied khc.toml."""
+    settings = root / "khc.toml"
+    text = settings.read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^projects = .*$", f"projects = [{ls_project}]", text)
+    text = re.sub(r"(?m)^model_version = .*$", f'model_version = "{model_version}"', text)
+    settings.write_text(text, encoding="utf-8")
 
 
 def main() -> None:

@@ -23,12 +23,24 @@ class SplitSettings:
 
 
 @dataclass(frozen=True)
+class LabelStudioSettings:
+    """`[labelstudio]` in khc.toml: which Label Studio projects and which model version belong
+    to the dataset."""
+
+    # The projects whose snapshots belong to the dataset; a snapshot of any other is refused.
+    projects: tuple[int, ...] = ()
+    # The model version whose predictions are aggregated; None: every version found.
+    model_version: str | None = None
+
+
+@dataclass(frozen=True)
 class Project:
     root: Path
     name: str = "ketamine-health-claims"
     pretty_name: str = "Ketamine Health Claims"
     repo_id: str = "ORG/ketamine-health-claims"
     splits: SplitSettings = field(default_factory=SplitSettings)
+    labelstudio: LabelStudioSettings = field(default_factory=LabelStudioSettings)
 
     @property
     def corpus_file(self) -> Path:
@@ -129,8 +141,23 @@ def load_project(root: Path | None = None) -> Project:
         )
     return Project(
         root=root,
+        labelstudio=_labelstudio_settings(settings.get("labelstudio", {}), str(marker)),
         name=dataset.get("name", Project.name),
         pretty_name=dataset.get("pretty_name", Project.pretty_name),
         repo_id=dataset.get("repo_id", Project.repo_id),
         splits=SplitSettings(seed=split.get("seed", SplitSettings.seed), ratios=dict(ratios)),
     )
+
+
+def _labelstudio_settings(section: dict, shown: str) -> LabelStudioSettings:
+    projects = section.get("projects", [])
+    if not isinstance(projects, list) or not all(isinstance(p, int) and not isinstance(p, bool) for p in projects):
+        fail(
+            "[labelstudio] projects must be a list of Label Studio project ids",
+            file=shown,
+            fix="e.g. projects = [7]",
+        )
+    model_version = section.get("model_version")
+    if model_version is not None and (not isinstance(model_version, str) or not model_version):
+        fail("[labelstudio] model_version must be a non-empty string", file=shown, fix='e.g. model_version = "v1"')
+    return LabelStudioSettings(projects=tuple(projects), model_version=model_version)

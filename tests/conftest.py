@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -30,7 +31,22 @@ def copy_project(dest: Path, *, with_fixture_labels: bool = True) -> Path:
     if with_fixture_labels:
         shutil.copytree(FIXTURES / "exports", dest / "annotations" / "exports")
         shutil.copytree(FIXTURES / "predictions", dest / "annotations" / "predictions")
+        declare(dest, projects=[FIXTURE_PROJECT], model_version=FIXTURE_MODEL)
     return dest
+
+
+FIXTURE_PROJECT, FIXTURE_MODEL = 7, "fixture-model-v1"
+
+
+def declare(root: Path, *, projects: list[int] | None = None, model_version: str | None = None) -> None:
+    """Set `[labelstudio]` projects / model_version in a project's khc.toml."""
+    settings = root / "khc.toml"
+    text = settings.read_text(encoding="utf-8")
+    if projects is not None:
+        text = re.sub(r"(?m)^projects = .*$", f"projects = {projects}", text)
+    if model_version is not None:
+        text = re.sub(r"(?m)^model_version = .*$", f'model_version = "{model_version}"', text)
+    settings.write_text(text, encoding="utf-8")
 
 
 @pytest.fixture
@@ -71,6 +87,14 @@ def load_export(path: Path) -> list:
 
 def save_export(path: Path, tasks: list) -> None:
     path.write_text(json.dumps(tasks, indent=1, ensure_ascii=False), encoding="utf-8")
+
+
+def record(root: Path, name: str, *, project: int = FIXTURE_PROJECT, exported_at: str, coverage: str = "full") -> None:
+    """Record annotations/exports/NAME in the snapshot index, as `khc ls pull` / `khc ls import` do."""
+    from builders.build.snapshots import record_snapshot
+    from builders.project import load_project
+
+    record_snapshot(load_project(root), root / "annotations" / "exports" / name, project, coverage, exported_at)
 
 
 NEW_SNAPSHOT = "annotations/exports/project-7-20261101T120000.json"

@@ -9,7 +9,7 @@ import pytest
 
 from builders.corpus.records import read_records, sha256_text, write_records
 from builders.project import load_project
-from tests.conftest import NEW_SNAPSHOT, khc, load_export, save_export, tree_digest
+from tests.conftest import NEW_SNAPSHOT, declare, khc, load_export, record, save_export, tree_digest
 
 
 @pytest.fixture
@@ -109,7 +109,14 @@ def test_export_from_a_different_project(built_once, capsys):
     root, before = built_once
     other = [{"id": 1, "data": {"text": "hello"}, "annotations": [], "predictions": [], "project": 3}]
     save_export(root / "annotations" / "exports" / "project-3-20261102T000000.json", other)
-    err = failing_build(root, before, capsys)
+    err = failing_build(root, before, capsys)  # dropped in by hand: not a snapshot khc wrote
+    assert "project-3-20261102T000000.json: not a snapshot khc wrote" in err and "khc ls import" in err
+    record(root, "project-3-20261102T000000.json", project=3, exported_at="2026-11-02T00:00:00Z")
+    err = failing_build(root, before, capsys)  # khc wrote it, but project 3 is not this dataset's
+    assert "project-3-20261102T000000.json: a snapshot of Label Studio project 3, which this dataset" in err
+    assert "add it to `projects` under [labelstudio]" in err
+    declare(root, projects=[3, 7])
+    err = failing_build(root, before, capsys)  # declared, but its tasks are not this corpus's
     assert "project-3-20261102T000000.json: task 1: the task has no data.article_id" in err
 
 
@@ -130,9 +137,10 @@ def test_label_field_from_another_labeling_config(built_once, capsys):
 )
 def test_empty_or_malformed_export(built_once, capsys, content, message):
     root, before = built_once
-    (root / "annotations" / "exports" / "project-9-20261105T000000.json").write_text(content, encoding="utf-8")
+    (root / "annotations" / "exports" / "project-7-20261105T000000.json").write_text(content, encoding="utf-8")
+    record(root, "project-7-20261105T000000.json", exported_at="2026-11-05T00:00:00Z")
     err = failing_build(root, before, capsys)
-    assert "annotations/exports/project-9-20261105T000000.json" in err and message in err
+    assert "annotations/exports/project-7-20261105T000000.json" in err and message in err
 
 
 def test_user_details_in_an_export_are_refused(built_once, capsys):
@@ -197,7 +205,7 @@ def test_non_bmp_offsets_are_repaired_and_counted(project_dir, capsys, tmp_path)
             "annotations": [
                 {
                     "id": 10,
-                    "completed_by": 12,
+                    "completed_by": "ann-012",
                     "ground_truth": False,
                     "was_cancelled": False,
                     "result": [

@@ -18,6 +18,7 @@ from builders.build.agreement import report as agreement_report_of
 from builders.build.card import card_data, figures, render_card
 from builders.build.helper import PARALLEL_MIN_ARTICLES, Helper, answers_of, hashes_of
 from builders.build.read import read_labels
+from builders.build.snapshots import label_files
 from builders.build.spans import SpanGroups
 from builders.build.tables import split_tables
 from builders.build.write import output_hashes, staged_output, tool_versions, write_json, write_tables
@@ -148,7 +149,6 @@ def _input_files(project: Project) -> list[Path]:
         project.labeling_config_file,
         project.datacard_file,
         *sorted(project.sources_dir.glob("*")),
-        *sorted(project.exports_dir.glob("*.json")),
-        *sorted(project.predictions_dir.glob("*.json")),
+        *label_files(project),
     ]
     return sorted({p for p in files if p.is_file()}, key=lambda p: project.rel(p))

@@ -1,19 +1,24 @@
-"""Read stage: Label Studio JSON files → flat, validated label tables.
+"""Read stage: Label Studio JSON files → the validated label tables (builders/build/labels.py).
 
 Two kinds of file are read, both in Label Studio's task JSON shape:
-- `annotations/exports/*.json`: full JSON export snapshots (tasks with `annotations` and
-  `predictions`), written by `khc ls pull` and never edited by hand. A snapshot holds a
-  whole project, so for each Label Studio project only its newest snapshot (by file name,
-  which starts with the export time) is used; older ones are counted as superseded.
-- `annotations/predictions/*.json`: pre-annotations (model labels) in the task import
-  format that `khc ls push` sends, with `predictions` and a `model_version`.
+- `annotations/exports/`: snapshots written by khc (`khc ls pull`, `khc ls import`), each
+  recorded with its project, export time and coverage (builders/build/snapshots.py). They
+  are ordered and merged by that content, never by file name (builders/build/index.py).
+- `annotations/predictions/*.json`: pre-annotations (model labels) in the task import format
+  that `khc ls push` sends, with `predictions` and a `model_version`. Only the model version
+  `khc.toml` declares is aggregated; other versions are history, counted and listed.
 
-Each file is read once. Every problem found is collected and reported together; nothing
-is dropped silently: cancelled annotations and repairs are counted by reason.
+Reading is bounded (builders/build/guard.py: nesting depth and task size are checked before a
+file is parsed) and streamed task by task. Every problem found is collected and reported
+together, each naming the file, the record and the fix; with `skip_invalid` the annotations
+that cannot be read are left out instead, each listed in the build report. Nothing is dropped
+silently: cancelled, empty, superseded and deleted annotations are counted and listed.
 """
 
 from __future__ import annotations
 
+import gzip
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,38 +26,76 @@ from pathlib import Path
 import ijson
 import pandas as pd
 
+from builders.build import guard
+from builders.build.index import build_index
 from builders.build.labels import Labels
 from builders.build.parse import FIX_REPULL
 from builders.build.reader import TaskReader
+from builders.build.snapshots import Snapshot, find_predictions, find_snapshots
 from builders.errors import KhcError, Problem
 from builders.progress import progress
 from builders.project import Project
 from builders.schema import HUMAN, MODEL
 
+FIX_FORMAT = "export with Label Studio's 'JSON' format (not JSON-MIN, CSV or TSV), then `khc ls import FILE`"
+
 
 def discover(project: Project) -> tuple[list[Path], list[Path]]:
-    exports = sorted(project.exports_dir.glob("*.json")) if project.exports_dir.exists() else []
-    predictions = sorted(project.predictions_dir.glob("*.json")) if project.predictions_dir.exists() else []
-    return exports, predictions
+    """(snapshot files in export order, prediction files); raises KhcError for any other entry."""
+    snapshots, problems = find_snapshots(project)
+    predictions, more = find_predictions(project)
+    if problems or more:
+        raise KhcError(problems + more)
+    return [s.path for s in snapshots], predictions
+
+
+def _open(path: Path):
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else path.open("rb")
+
+
+def _chunks(path: Path) -> Iterator[bytes]:
+    with _open(path) as handle:
+        while block := handle.read(guard.CHUNK):
+            yield block
+
+
+def check_bounds(path: Path, shown: str) -> None:
+    """Refuse a file nested deeper or with a larger task than the guard allows, before parsing."""
+    try:
+        found = guard.scan(_chunks(path))
+    except (OSError, EOFError, zlib.error) as exc:
+        raise KhcError(Problem(f"cannot be read ({exc})", shown, fix=FIX_REPULL)) from None
+    if found.too_deep_task is not None:
+        raise KhcError(
+            Problem(
+                f"a value nested more than {guard.MAX_DEPTH} levels deep (Label Studio's exports nest about ten)",
+                shown,
+                f"task #{found.too_deep_task}",
+                "this is not a Label Studio export, or it is damaged: " + FIX_REPULL,
+            )
+        )
+    if found.too_large_task is not None:
+        raise KhcError(
+            Problem(
+                f"a task larger than {guard.MAX_TASK_BYTES // 2**20} MiB",
+                shown,
+                f"task #{found.too_large_task}",
+                "split the article, or check that the export is not damaged: " + FIX_REPULL,
+            )
+        )
 
 
 def iter_tasks(path: Path, shown: str) -> Iterator[object]:
-    """The tasks of one Label Studio JSON file, streamed one at a time (ijson), so memory
-    holds one task, not the whole export. Raises KhcError for a file that is not a
-    non-empty JSON list."""
-    with path.open("rb") as handle:
-        head = handle.read(4096).lstrip()
-        if head.startswith(b"\xef\xbb\xbf"):
-            head = head[3:].lstrip()
-        if head[:1] != b"[":
-            raise KhcError(
-                Problem(
-                    "not a Label Studio JSON export: expected a list of tasks",
-                    shown,
-                    fix="export with Label Studio's 'JSON' format (not JSON-MIN or CSV), or use `khc ls pull`",
-                )
-            )
-        handle.seek(0)
+    """The tasks of one Label Studio JSON file (.json or .json.gz), streamed one at a time
+    (ijson), so memory holds one task, not the whole export. Raises KhcError for a file that is
+    not a non-empty JSON list of tasks, naming what it looks like instead."""
+    with _open(path) as handle:
+        try:
+            head = handle.read(4096)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise KhcError(Problem(f"cannot be read ({exc})", shown, fix=FIX_REPULL)) from None
+        _check_head(head, shown)
+        handle.seek(3 if head.startswith(b"\xef\xbb\xbf") else 0)  # a UTF-8 byte-order mark is fine
         count = 0
         try:
             for task in ijson.items(handle, "item", use_float=True):
@@ -66,75 +109,90 @@ def iter_tasks(path: Path, shown: str) -> Iterator[object]:
         )
 
 
-def first_project(path: Path, shown: str) -> int | None:
-    """The Label Studio project of a snapshot, from its first task (the rest is checked while reading)."""
-    for task in iter_tasks(path, shown):
-        return task.get("project") if isinstance(task, dict) else None
-    return None
+def _check_head(head: bytes, shown: str) -> None:
+    if not head.strip():
+        raise KhcError(Problem("the file is empty", shown, fix="delete it, and export again with `khc ls pull`"))
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head[:64]:
+        raise KhcError(Problem("the file is UTF-16 text; exports are UTF-8", shown, fix=FIX_FORMAT))
+    start = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    if start[:1] != b"[":
+        raise KhcError(Problem("not a Label Studio JSON export: expected a list of tasks", shown, fix=FIX_FORMAT))
 
 
-def read_labels(project: Project, corpus: pd.DataFrame) -> Labels:
-    """Read every export and prediction file; raise KhcError listing every problem."""
-    exports, predictions = discover(project)
-    reader = TaskReader(corpus)
-    newest_by_project: dict[int, Path] = {}
-    snapshots: list[tuple[Path, int]] = []
-    for path in exports:
+def read_labels(project: Project, corpus: pd.DataFrame, *, skip_invalid: bool = False) -> Labels:
+    """Read every snapshot and prediction file; raise KhcError listing every problem (with
+    `skip_invalid`, unreadable annotations are left out and listed instead)."""
+    snapshots, problems = find_snapshots(project)
+    predictions, more = find_predictions(project)
+    problems += more
+    readable: list[Snapshot] = []
+    for snapshot in snapshots:
+        try:
+            check_bounds(snapshot.path, snapshot.shown)
+            readable.append(snapshot)
+        except KhcError as exc:
+            problems.extend(exc.problems)
+    reader = TaskReader(corpus, model_version=project.labelstudio.model_version, skip_invalid=skip_invalid)
+    try:
+        index = build_index(readable, lambda s: iter_tasks(s.path, s.shown))
+    except KhcError as exc:
+        raise KhcError(problems + exc.problems) from None
+    reader.counts.update({k: v for k, v in index.counts.items() if v})
+    reader.counts["superseded_snapshots"] = len(index.superseded)
+    reader.report["superseded_snapshots"] = [readable[i].shown for i in index.superseded]
+    for position, snapshot in enumerate(readable):
+        _read_file(reader, snapshot.path, snapshot.shown, snapshot, lambda key, p=position: index.keeps(key, p))
+    for path in predictions:
         shown = project.rel(path)
         try:
-            ls_project = first_project(path, shown)
+            check_bounds(path, shown)
         except KhcError as exc:
-            reader.problems.extend(exc.problems)
+            problems.extend(exc.problems)
             continue
-        if not isinstance(ls_project, int):
-            reader.problem("the first task names no Label Studio project", shown, "task #0", FIX_REPULL)
-            continue
-        newest_by_project[ls_project] = path  # files are sorted, so the last one is the newest
-        snapshots.append((path, ls_project))
-
-    superseded: list[str] = []
-    sources = [(path, True, ls_project) for path, ls_project in snapshots] + [(p, False, None) for p in predictions]
-    for path, is_export, ls_project in sources:
-        shown = project.rel(path)
-        if is_export and newest_by_project[ls_project] != path:
-            superseded.append(shown)
-            continue
-        try:
-            tasks = progress(
-                iter_tasks(path, shown),
-                desc=f"reading {path.name}",
-                unit="task",
-                extra=lambda: f"{len(reader.rows.units)} annotations and predictions, {reader.rows.n_spans} spans",
-            )
-            for index, task in enumerate(tasks):
-                if is_export and isinstance(task, dict) and task.get("project") != ls_project:
-                    reader.problem(
-                        f"a task of project {task.get('project')} in the snapshot of project {ls_project}",
-                        shown,
-                        f"task #{index}",
-                        "keep one project per snapshot; `khc ls pull` writes them that way",
-                    )
-                    continue
-                reader.read_task(task, index, shown, is_export, ls_project)
-        except KhcError as exc:
-            reader.problems.extend(exc.problems)
-    reader.counts["superseded_snapshots"] = len(superseded)
-    reader.report["superseded_snapshots"] = superseded
-
-    duplicates = Counter(u["annotation_uid"] for u in reader.rows.units if u["origin"] == HUMAN)
-    for uid, n in sorted(duplicates.items()):
-        if n > 1:
-            reader.problem(
-                f"annotation {uid} appears {n} times",
-                "annotations/exports",
-                uid,
-                "a snapshot must list each annotation once; export the project again with `khc ls pull`",
-            )
-    if reader.problems:
-        raise KhcError(reader.problems)
-
+        _read_file(reader, path, shown, None, None)
+    problems += reader.problems + _duplicates(reader)
+    if problems:
+        raise KhcError(problems)
     units, spans = reader.rows.tables()
+    units, spans = reader.one_per_annotator(units, spans)
     reader.counts["annotations_read"] = int((units["origin"] == HUMAN).sum())
     reader.counts["predictions_read"] = int((units["origin"] == MODEL).sum())
     reader.counts["spans_read"] = len(spans)
     return Labels(units=units, spans=spans, counts=reader.counts, report=reader.report)
+
+
+def _read_file(reader: TaskReader, path: Path, shown: str, snapshot: Snapshot | None, keeps) -> None:
+    try:
+        tasks = progress(
+            iter_tasks(path, shown),
+            desc=f"reading {path.name}",
+            unit="task",
+            extra=lambda: f"{len(reader.rows.units)} annotations and predictions, {reader.rows.n_spans} spans",
+        )
+        for index, task in enumerate(tasks):
+            if snapshot is not None and isinstance(task, dict) and task.get("project") != snapshot.ls_project:
+                reader.problem(
+                    f"a task of project {task.get('project')} in the snapshot of project {snapshot.ls_project}",
+                    shown,
+                    f"task #{index}",
+                    "keep one project per snapshot; `khc ls pull` writes them that way",
+                )
+                continue
+            reader.read_task(task, index, shown, snapshot.ls_project if snapshot else None, keeps)
+    except KhcError as exc:
+        reader.problems.extend(exc.problems)
+
+
+def _duplicates(reader: TaskReader) -> list[Problem]:
+    """An annotation listed twice within the snapshots that are read as they are."""
+    counted = Counter(u["annotation_uid"] for u in reader.rows.units if u["origin"] == HUMAN)
+    return [
+        Problem(
+            f"annotation {uid} appears {n} times",
+            "annotations/exports",
+            uid,
+            "a snapshot must list each annotation once; export the project again with `khc ls pull`",
+        )
+        for uid, n in sorted(counted.items())
+        if n > 1
+    ]

@@ -1,52 +1,104 @@
 """The reader's per-task work: a Label Studio task → rows of the label tables.
 
 `TaskReader` checks a task against the corpus (article known, text unchanged), makes one unit
-row per annotation and prediction with its provenance, and hands each result list to
-`parse.parse_result`. Accepted labels go into `LabelRows` (builders/build/labels.py) as
-ClassLabel codes. Problems are collected, never raised: the build reports them all at once.
+row per annotation and prediction with its provenance (fields checked by builders/build/fields.py),
+and hands each result list to `parse.parse_result`. Accepted labels go into `LabelRows`
+(builders/build/labels.py) as ClassLabel codes. Problems are collected, never raised; with
+`skip_invalid` an annotation or task that cannot be read is left out and listed instead.
+An annotation that answers nothing is no answer: counted and listed, never a unit.
 """
 
 from __future__ import annotations
 
-import hashlib
-import re
-from array import array
 from collections import Counter
+from collections.abc import Callable
 
 import pandas as pd
 
+from builders.build import fields
+from builders.build.fields import FieldError
 from builders.build.labels import LabelRows
 from builders.build.parse import FIX_REPULL, Parsed, Where, parse_result
+from builders.build.prediction import PredictionCopies
 from builders.corpus.records import sha256_text
 from builders.errors import Problem
 from builders.schema import ARTICLE_FAMILIES, HUMAN, MODEL
 
-PSEUDONYM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+Keeps = Callable[[tuple[int, int]], bool] | None
 
 
 class TaskReader:
     """Reads tasks into `rows`; collects problems instead of stopping at the first."""
 
-    def __init__(self, corpus: pd.DataFrame):
+    def __init__(self, corpus: pd.DataFrame, *, model_version: str | None = None, skip_invalid: bool = False):
         self.texts = dict(zip(corpus["article_id"], corpus["text"], strict=True))
         self.hashes = dict(zip(corpus["article_id"], corpus["text_sha256"], strict=True))
+        self.model_version = model_version
+        self.skip_invalid = skip_invalid
         self.rows = LabelRows()
         self.problems: list[Problem] = []
         self.counts: Counter = Counter()
         self.report: dict[str, list] = {"repairs": [], "cancelled": []}
-        self.prediction_keys: dict[str, tuple[str, bytes]] = {}  # uid → (first source, fingerprint)
+        self.copies = PredictionCopies(self)
 
     def problem(self, what: str, file: str, record: str, fix: str | None = None) -> None:
         self.problems.append(Problem(what, file, record, fix))
 
-    # -- one task ---------------------------------------------------------------------
-    def read_task(self, task: object, index: int, shown: str, is_export: bool, ls_project: int | None) -> None:
+    def listed(self, kind: str, entry: dict) -> None:
+        self.counts[kind] += 1
+        self.report.setdefault(kind, []).append(entry)
+
+    def read_task(self, task: object, index: int, shown: str, ls_project: int | None, keeps: Keeps) -> None:
+        """One task; `ls_project` is the snapshot's project (None for a predictions file) and
+        `keeps(key)` says whether an annotation's version here is the one the index chose."""
+        before = len(self.problems)
+        context = self._task_context(task, index, shown, ls_project)
+        if context is not None:
+            where = context.pop("where")
+            for annotation in task.get("annotations") or []:
+                self.read_annotation(annotation, context, shown, where, keeps)
+            for prediction in task.get("predictions") or []:
+                if not isinstance(prediction, dict):  # Label Studio's own export lists prediction ids only
+                    self.counts["prediction_ids_without_content"] += 1
+                    continue
+                self.read_prediction(prediction, context, shown, where)
+        self._skip_if_asked(before)
+
+    def _task_context(self, task: object, index: int, shown: str, ls_project: int | None) -> dict | None:
         task_id = task.get("id") if isinstance(task, dict) else None
         where = f"task {task_id}" if task_id is not None else f"task #{index}"
         if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
-            self.problem("not a task object with a 'data' field", shown, where, FIX_REPULL)
-            return
-        data = task["data"]
+            fix = FIX_REPULL
+            if isinstance(task, dict) and "text" in task:
+                fix = (
+                    "this looks like a JSON-MIN export; export with Label Studio's 'JSON' format, then `khc ls import`"
+                )
+            self.problem("not a task object with a 'data' field", shown, where, fix)
+            return None
+        try:
+            if ls_project is not None or task_id is not None:  # an import-format predictions file has no ids
+                task_id = fields.integer_id(task_id, "the task id")
+            for name in ("annotations", "predictions"):
+                if not isinstance(task.get(name) or [], list):
+                    raise FieldError(f"'{name}' is {type(task[name]).__name__}, not a list")
+        except FieldError as exc:
+            self.problem(str(exc), shown, where, exc.fix)
+            return None
+        article_id = self._article_of(task["data"], shown, where)
+        if article_id is None:
+            return None
+        return {
+            "where": f"{where} (article {article_id})",
+            "article_id": article_id,
+            "ls_project_id": ls_project if ls_project is not None else task.get("project"),
+            "ls_task_id": task_id,
+            "guideline_version": task["data"].get("guideline_version"),
+            "labeling_config_sha256": task["data"].get("labeling_config_sha256"),
+            "source": f"{shown}#{index}",
+        }
+
+    def _article_of(self, data: dict, shown: str, where: str) -> str | None:
+        """The task's article, if it is in the corpus with exactly this text."""
         article_id = data.get("article_id")
         if not isinstance(article_id, str):
             self.problem(
@@ -55,7 +107,7 @@ class TaskReader:
                 where,
                 "push the corpus with `khc ls push` and export that project; other projects' exports do not belong",
             )
-            return
+            return None
         where = f"{where} (article {article_id})"
         if article_id not in self.texts:
             self.problem(
@@ -64,11 +116,11 @@ class TaskReader:
                 where,
                 "ingest the article first (khc ingest), or remove this export if it belongs to another corpus",
             )
-            return
+            return None
         task_text = data.get("text")
         if not isinstance(task_text, str):
             self.problem("the task has no data.text", shown, where, FIX_REPULL)
-            return
+            return None
         if sha256_text(task_text) != self.hashes[article_id]:
             if "\r" in task_text and sha256_text(task_text.replace("\r\n", "\n")) == self.hashes[article_id]:
                 self.counts["task_text_crlf"] += 1
@@ -80,45 +132,39 @@ class TaskReader:
                     where,
                     "restore the article text from git, or ingest the new text as a new article and re-annotate it",
                 )
-                return
-        context = {
-            "article_id": article_id,
-            "ls_project_id": ls_project if is_export else task.get("project"),
-            "ls_task_id": task_id,
-            "guideline_version": data.get("guideline_version"),
-            "labeling_config_sha256": data.get("labeling_config_sha256"),
-            "source": f"{shown}#{index}",
-        }
-        for annotation in task.get("annotations") or []:
-            self.read_annotation(annotation, context, shown, where)
-        for prediction in task.get("predictions") or []:
-            if not isinstance(prediction, dict):  # Label Studio's own export lists prediction ids only
-                self.counts["prediction_ids_without_content"] += 1
-                continue
-            self.read_prediction(prediction, context, shown, where)
+                return None
+        return article_id
 
-    def read_annotation(self, annotation: dict, context: dict, shown: str, where: str) -> None:
-        annotation_id = annotation.get("id")
-        where = f"{where}, annotation {annotation_id}"
-        if annotation.get("was_cancelled"):
-            self.counts["cancelled_annotations"] += 1
-            self.report["cancelled"].append({"source": context["source"], "ls_annotation_id": annotation_id})
+    def read_annotation(self, annotation: object, context: dict, shown: str, where: str, keeps: Keeps) -> None:
+        if not isinstance(annotation, dict):
+            self.problem(f"an annotation is {type(annotation).__name__}, not an object", shown, where, FIX_REPULL)
             return
-        annotator = self.pseudonym(annotation.get("completed_by"), shown, where)
-        if annotator is None:
+        where = f"{where}, annotation {annotation.get('id')}"
+        try:
+            annotation_id = fields.integer_id(annotation.get("id"), "the annotation id")
+            cancelled = fields.flag(annotation.get("was_cancelled"), "was_cancelled")
+            if keeps is not None and not keeps((context["ls_project_id"], annotation_id)):
+                self.counts["annotations_not_newest"] += 1
+                return
+            if cancelled:
+                self.counts["cancelled_annotations"] += 1
+                self.report["cancelled"].append({"source": context["source"], "ls_annotation_id": annotation_id})
+                return
+            unit = {
+                **context,
+                "annotation_uid": f"ls-{context['ls_project_id']}-t{context['ls_task_id']}-a{annotation_id}",
+                "origin": HUMAN,
+                "annotator": fields.pseudonym(annotation.get("completed_by")),
+                "model_version": None,
+                "ground_truth": fields.flag(annotation.get("ground_truth"), "ground_truth"),
+                "ls_annotation_id": annotation_id,
+                "ls_prediction_id": None,
+                "created_at": fields.timestamp(annotation.get("created_at"), "created_at"),
+                "updated_at": fields.timestamp(annotation.get("updated_at"), "updated_at"),
+            }
+        except FieldError as exc:
+            self.problem(str(exc), shown, where, exc.fix)
             return
-        unit = {
-            **context,
-            "annotation_uid": f"ls-{context['ls_project_id']}-t{context['ls_task_id']}-a{annotation_id}",
-            "origin": HUMAN,
-            "annotator": annotator,
-            "model_version": None,
-            "ground_truth": bool(annotation.get("ground_truth", False)),
-            "ls_annotation_id": annotation_id,
-            "ls_prediction_id": None,
-            "created_at": annotation.get("created_at"),
-            "updated_at": annotation.get("updated_at"),
-        }
         self.read_result(unit, annotation.get("result"), shown, where)
 
     def read_prediction(self, prediction: dict, context: dict, shown: str, where: str) -> None:
@@ -132,10 +178,12 @@ class TaskReader:
                 "give every pre-annotation a model_version naming the model (or pilot) and guideline version",
             )
             return
-        uid = f"model-{model_version}-{context['article_id']}"
+        if self.model_version is not None and model_version != self.model_version:
+            self.counts["predictions_not_current"] += 1  # history: another model version than khc.toml's
+            return
         unit = {
             **context,
-            "annotation_uid": uid,
+            "annotation_uid": f"model-{model_version}-{context['article_id']}",
             "origin": MODEL,
             "annotator": f"model/{model_version}",
             "model_version": model_version,
@@ -145,50 +193,20 @@ class TaskReader:
             "created_at": prediction.get("created_at"),
             "updated_at": prediction.get("updated_at"),
         }
-        # The same pre-annotation comes back in every export of a project it was pushed to:
-        # keep the first copy, and refuse two different labelings under one model_version.
-        fingerprint = _fingerprint(prediction.get("result"))
-        if uid in self.prediction_keys:
-            first_source, first_fingerprint = self.prediction_keys[uid]
-            if fingerprint != first_fingerprint:
-                self.problem(
-                    f"model_version {model_version!r} labels article {context['article_id']} differently here "
-                    f"than in {first_source}",
-                    shown,
-                    where,
-                    "give a changed pre-annotation a new model_version",
-                )
-            else:
-                self.counts["duplicate_prediction_copies"] += 1
-            return
-        self.prediction_keys[uid] = (context["source"], fingerprint)
-        self.read_result(unit, prediction.get("result"), shown, where)
-
-    def pseudonym(self, completed_by: object, shown: str, where: str) -> str | None:
-        if isinstance(completed_by, bool):  # bool is an int; never a user id
-            completed_by = None
-        if isinstance(completed_by, int):
-            return f"ls-user-{completed_by}"
-        if isinstance(completed_by, str) and PSEUDONYM.match(completed_by) and "@" not in completed_by:
-            return completed_by
-        if isinstance(completed_by, dict):
-            self.problem(
-                "the annotation carries user details (completed_by is an object, e.g. with an email); "
-                "annotator identities must be pseudonymised before anything is written under annotations/",
-                shown,
-                where,
-                "delete this file and export with `khc ls pull`, which replaces users with pseudonyms",
-            )
-            return None
-        self.problem(f"completed_by {completed_by!r} is not a user id or pseudonym", shown, where, FIX_REPULL)
-        return None
+        if self.copies.first_copy(unit, prediction, shown, where):
+            self.read_result(unit, prediction.get("result"), shown, where)
 
     def read_result(self, unit: dict, result: object, shown: str, where: str) -> None:
         """Parse one annotation's or prediction's result list and keep its labels."""
         text = self.texts[unit["article_id"]]
         parsed = parse_result(result, text, Where(shown, where, unit["source"]), self)
-        if parsed is not None:
-            self.accept(unit, parsed, text)
+        if parsed is None:
+            return
+        if not parsed.regions and not parsed.article:  # an empty submission answers nothing
+            kind = "empty_annotations" if unit["origin"] == HUMAN else "empty_predictions"
+            self.listed(kind, {"source": unit["source"], "annotation_uid": unit["annotation_uid"]})
+            return
+        self.accept(unit, parsed, text)
 
     def accept(self, unit: dict, parsed: Parsed, text: str) -> None:
         """Add a parsed annotation: its spans with their evidence, and its article answers."""
@@ -204,28 +222,25 @@ class TaskReader:
                 unit[family.name] = answer[0] if answer else None
         self.rows.add_unit(unit)
 
+    def _skip_if_asked(self, before: int) -> None:
+        """With `skip_invalid`, the problems of this task leave its unreadable annotations out
+        (listed with file, record and reason) instead of stopping the build."""
+        if not self.skip_invalid or len(self.problems) == before:
+            return
+        for problem in self.problems[before:]:
+            self.listed("skipped_invalid", {"file": problem.file, "record": problem.record, "reason": problem.what})
+        del self.problems[before:]
 
-def _fingerprint(result: object) -> bytes:
-    """A digest of a prediction's labels without Label Studio's bookkeeping (ids, scores), to
-    compare two copies within one build. Only the digest of the first copy is kept: keeping
-    every prediction's result until the end would hold the whole parsed prediction set in memory.
-    Items are hashed one by one (order does not matter) with Python's hash, which is stable
-    within a process, which is all a comparison within one build needs."""
-    if not isinstance(result, list):
-        return repr(result).encode()
-    hashes = []
-    for item in result:
-        if isinstance(item, dict):
-            value = item.get("value") or {}
-            key = (item.get("from_name"), value.get("start"), value.get("end"))
-            labels = (_frozen(value.get("labels")), _frozen(value.get("choices")))
-            try:
-                hashes.append(hash((*key, *labels)))
-            except TypeError:  # a value of an unexpected type: fall back to its text
-                hashes.append(hash(repr((key, labels))))
-    hashes.sort()
-    return hashlib.blake2b(array("q", hashes).tobytes(), digest_size=16).digest()
-
-
-def _frozen(value: object) -> object:
-    return tuple(value) if isinstance(value, list) else value
+    def one_per_annotator(self, units: pd.DataFrame, spans: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """One person is one annotator per article across the declared projects: where a pseudonym
+        has several annotations of one article, the most recently updated counts (listed)."""
+        human = units[units["origin"] == HUMAN]
+        order = human.sort_values(["article_id", "annotator", "updated_at", "annotation_uid"], na_position="first")
+        older = order.duplicated(["article_id", "annotator"], keep="last")
+        if not older.any():
+            return units, spans
+        dropped = order.loc[older, "annotation_uid"]
+        for uid in dropped:
+            self.listed("same_annotator_superseded", {"annotation_uid": uid})
+        units = units[~units["annotation_uid"].isin(dropped)].reset_index(drop=True)
+        return units, spans[~spans["annotation_uid"].isin(dropped)].reset_index(drop=True)

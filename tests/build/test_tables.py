@@ -39,7 +39,7 @@ def test_every_config_and_split_has_the_explicit_schema(tables):
 def exported_labels(root) -> dict[tuple[int, object], str]:
     """(annotation id, region id) → claim_type name, straight from the fixture's export files."""
     found = {}
-    for path in sorted((root / "annotations" / "exports").glob("*.json")):
+    for path in sorted((root / "annotations" / "exports").glob("project-*.json")):
         for task in json.loads(path.read_text(encoding="utf-8")):
             for annotation in task["annotations"]:
                 for item in annotation["result"]:

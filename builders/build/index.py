@@ -1,0 +1,84 @@
+"""The annotation index: over all snapshots, which version of each annotation wins.
+
+An annotation is identified by its Label Studio project and id. Its newest version wins, by
+`updated_at` (ties: the snapshot exported later). It disappears only when a full snapshot of its
+project, exported after the snapshot its winning version came from, lacks it; a partial snapshot
+(some tasks) adds and updates, never deletes. The index is built in a first pass that reads only
+ids and times; the reader's second pass keeps the winners. With one full snapshot per project
+(the usual case) there is nothing to merge and the first pass is skipped.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from builders.build.snapshots import Snapshot, parse_time
+
+AnnotationKey = tuple[int, int]  # (Label Studio project, annotation id)
+EPOCH = datetime.fromtimestamp(0, UTC)
+
+
+@dataclass
+class AnnotationIndex:
+    """For each annotation, the snapshot (position in export order) its winning version is in;
+    and what was superseded or deleted, for the build report."""
+
+    winners: dict[AnnotationKey, int] | None = None  # None: every annotation is read where it is
+    deleted: set[AnnotationKey] = field(default_factory=set)
+    counts: Counter = field(default_factory=Counter)
+    superseded: list[int] = field(default_factory=list)  # snapshots none of whose annotations won
+
+    def keeps(self, key: AnnotationKey, snapshot: int) -> bool:
+        if self.winners is None:
+            return True
+        return key not in self.deleted and self.winners.get(key) == snapshot
+
+
+def needs_merging(snapshots: list[Snapshot]) -> bool:
+    projects = Counter(s.ls_project for s in snapshots)
+    return any(n > 1 for n in projects.values()) or any(s.coverage == "partial" for s in snapshots)
+
+
+def build_index(snapshots: list[Snapshot], tasks_of: Callable[[Snapshot], Iterator[object]]) -> AnnotationIndex:
+    """Read every snapshot's annotation ids and times (`tasks_of` streams a snapshot's tasks)."""
+    if not needs_merging(snapshots):
+        return AnnotationIndex()
+    best: dict[AnnotationKey, tuple[datetime, int]] = {}
+    contents: list[set[AnnotationKey]] = []
+    for position, snapshot in enumerate(snapshots):
+        present: set[AnnotationKey] = set()
+        for task in tasks_of(snapshot):
+            for key, updated in _versions(task, snapshot.ls_project):
+                present.add(key)
+                if key not in best or (updated, position) >= best[key]:
+                    best[key] = (updated, position)
+        contents.append(present)
+    index = AnnotationIndex(winners={key: position for key, (_t, position) in best.items()})
+    for key, (_updated, position) in best.items():
+        later_full = [
+            i
+            for i in range(position + 1, len(snapshots))
+            if snapshots[i].coverage == "full" and snapshots[i].ls_project == key[0]
+        ]
+        if later_full and key not in contents[later_full[-1]]:
+            index.deleted.add(key)
+    index.counts["annotations_deleted"] = len(index.deleted)
+    index.counts["annotation_versions_superseded"] = sum(len(c) for c in contents) - len(best)
+    winning = set(index.winners.values())
+    index.superseded = [position for position in range(len(snapshots)) if position not in winning]
+    return index
+
+
+def _versions(task: object, ls_project: int) -> Iterator[tuple[AnnotationKey, datetime]]:
+    """(key, updated_at) of a task's annotations that have an integer id; malformed ones are the
+    reader's to report in its second pass."""
+    if not isinstance(task, dict) or not isinstance(task.get("annotations"), list):
+        return
+    for annotation in task["annotations"]:
+        if isinstance(annotation, dict):
+            annotation_id = annotation.get("id")
+            if isinstance(annotation_id, int) and not isinstance(annotation_id, bool):
+                yield (ls_project, annotation_id), parse_time(annotation.get("updated_at")) or EPOCH
