@@ -240,8 +240,9 @@ def _article_row(article_id: str, group: list[tuple], counts: Counter, report: d
     answered = len(checklists)  # annotations that judged the article at all
     ticks = Counter(item for items in checklists for item in items)
     n_items = len(RISK_DISCLOSURES.names)
-    present = [i for i in range(n_items) if 2 * ticks[i] > answered]
-    undecided = [i for i in range(n_items) if answered and 2 * ticks[i] == answered]
+    # Nobody answered the checklist: no answer (null), never "nothing disclosed" (an empty list).
+    present = [i for i in range(n_items) if 2 * ticks[i] > answered] if answered else None
+    undecided = [i for i in range(n_items) if 2 * ticks[i] == answered] if answered else None
     if undecided:
         counts["risk_items_undecided"] += len(undecided)
         items = [RISK_DISCLOSURES.names[i] for i in undecided]

@@ -118,7 +118,8 @@ def _count_pairs(article_id: str, article, who: list[str], annotated: dict, pair
 
 def article_units(units: pd.DataFrame, annotators: list[str]) -> list[Units]:
     chosen = units[units["annotator"].isin(annotators)]
-    chosen = chosen[chosen[RISK_DISCLOSURES.name].map(lambda v: isinstance(v, list))]  # answered the article
+    answered = chosen[RISK_DISCLOSURES.name].map(lambda v: isinstance(v, list)).astype(bool)  # judged the article
+    chosen = chosen[answered]
     articles, annotators_ = chosen["article_id"].tolist(), chosen["annotator"].tolist()
     checklists = chosen[RISK_DISCLOSURES.name].tolist()
     out = []

@@ -11,6 +11,7 @@ import re
 from collections import Counter
 
 import pyarrow as pa
+from datasets import List
 from huggingface_hub import DatasetCard, DatasetCardData
 
 from builders.errors import fail
@@ -77,6 +78,7 @@ def _distribution(tables: dict[str, pa.Table], config: str, column: str) -> str:
     """A value × (split, origin) table of a label column; multi-label columns count items."""
     names = label_names(config, column)
     origins = label_names(config, "origin")
+    many = isinstance(FEATURES[config][column], List)
     keys = [(s, o) for s in SPLITS for o in origins]
     counts: dict[tuple[str, str], Counter] = {k: Counter() for k in keys}
     for split in SPLITS:
@@ -84,12 +86,15 @@ def _distribution(tables: dict[str, pa.Table], config: str, column: str) -> str:
         for value, origin in zip(table.column(column).to_pylist(), table.column("origin").to_pylist(), strict=True):
             if origin is None:
                 continue
-            for v in value if isinstance(value, list) else [value]:
+            if many and value is None:  # a checklist nobody answered: no item, present or absent
+                counts[(split, origins[origin])]["(not answered)"] += 1
+                continue
+            for v in value if many else [value]:
                 counts[(split, origins[origin])][names[v] if v is not None else "(undecided)"] += 1
     used = [k for k in keys if sum(counts[k].values())]
     if not used:
         return "_No labels yet._"
-    values = names + (["(undecided)"] if any(counts[k]["(undecided)"] for k in used) else [])
+    values = names + [v for v in ("(undecided)", "(not answered)") if any(counts[k][v] for k in used)]
     header = [column] + [f"{s} · {o}" for s, o in used]
     return md_table(header, [[v] + [counts[k][v] for k in used] for v in values])
 
@@ -121,7 +126,12 @@ def figures(
         for n, lab in zip(articles.column("n_claims").to_pylist(), articles.column("labeled").to_pylist(), strict=True)
         if lab
     ]
-    if by_origin["human"] == 0:
+    if not annotations.num_rows:
+        status = (
+            "**No labels yet.** The articles are in the corpus, but none has been labelled or "
+            "pre-annotated; every label column is null (`labeled = false`)."
+        )
+    elif by_origin["human"] == 0:
         status = (
             "**No human annotation has been collected yet.** Every label in this release is a "
             "pre-annotation (`origin = model`): written by the project's maintainers or a model, "

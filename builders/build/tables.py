@@ -29,8 +29,10 @@ def articles_frame(corpus: pd.DataFrame, aggregated: Aggregated) -> pd.DataFrame
     frame["labeled"] = frame["origin"].notna().astype(bool)
     n_claims = aggregated.claims.groupby("article_id").size()
     frame["n_claims"] = frame["article_id"].map(n_claims).fillna(0).astype(int)
-    for column in (RISK_DISCLOSURES.name, f"{RISK_DISCLOSURES.name}_undecided", "annotators"):
-        frame[column] = frame[column].map(lambda v: v if isinstance(v, list) else [])
+    # An article nobody labelled has no checklist answer (null), not "nothing disclosed".
+    for column in (RISK_DISCLOSURES.name, f"{RISK_DISCLOSURES.name}_undecided"):
+        frame[column] = frame[column].map(lambda v: v if isinstance(v, list) else None)
+    frame["annotators"] = frame["annotators"].map(lambda v: v if isinstance(v, list) else [])
     frame["n_annotators"] = frame["n_annotators"].fillna(0).astype(int)
     return frame.sort_values("article_id", ignore_index=True)
 

@@ -2,7 +2,7 @@
 
 Both files are `annotations/predictions/<model_version>.json` as `khc preannotate` writes them
 (model labels, `origin = model`). Articles are compared by `article_id`; claim spans are paired
-by the build's own rule (`builders.build.aggregate.match_spans`: character IoU >= 0.5), so a span
+by the build's own rule (`builders.build.spans.match_spans`: character IoU >= 0.5), so a span
 whose boundaries moved a little is a changed span, not one removed and one added. The report,
 in Markdown, counts per family the spans added, removed and re-bounded, the claim_type and
 evidence changes of paired spans and the article-level answers that changed, then lists them
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from builders.build.aggregate import MATCH_IOU, match_spans
+from builders.build.spans import MATCH_IOU, match_spans
 from builders.errors import KhcError, Problem, fail
 from builders.schema import ARTICLE_FAMILIES, CLAIM_TYPE, EVIDENCE
 
@@ -127,7 +127,7 @@ def compare_article(article_id: str, old: Article, new: Article) -> ArticleDiff:
     diff = ArticleDiff(article_id)
     spans = [(s.start, s.end, "old") for s in old.spans] + [(s.start, s.end, "new") for s in new.spans]
     every = old.spans + new.spans
-    for cluster in match_spans(spans):
+    for cluster in match_spans([s[0] for s in spans], [s[1] for s in spans], [s[2] for s in spans]):
         members = {spans[i][2]: every[i] for i in cluster}
         before, after = members.get("old"), members.get("new")
         if before is None:

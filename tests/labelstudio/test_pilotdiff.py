@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from builders.build.aggregate import MATCH_IOU, iou
+from builders.build.spans import MATCH_IOU, iou
 from builders.errors import KhcError
 from builders.labelstudio.pilotdiff import compare, diff_files, main, read_predictions
 from builders.labelstudio.results import choice_result, span_results

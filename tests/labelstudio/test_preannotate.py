@@ -12,7 +12,7 @@ from datasets import load_dataset
 
 from builders.labelstudio.preannotate import build_predictions
 from builders.project import load_project
-from tests.conftest import REPO, copy_project, khc
+from tests.conftest import REPO, copy_project, declare, khc
 
 PILOT = REPO / "annotations" / "pilot"
 # Every pilot version stays committed (history; the CHANGELOG's label changes are computed from them).
@@ -70,6 +70,7 @@ def pilot_build(request, tmp_path_factory):
     root = copy_project(tmp_path_factory.mktemp("pilot") / "p", with_fixture_labels=False)
     (root / "annotations" / "predictions").mkdir()
     shutil.copyfile(predictions, root / "annotations" / "predictions" / predictions.name)
+    declare(root, model_version=predictions.stem)  # the version this build aggregates
     assert khc("build", root=root)[0] == 0
     return root, predictions.stem
 
