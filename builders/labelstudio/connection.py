@@ -53,8 +53,10 @@ class Connection:
             ) from None
         except ApiError as exc:
             raise KhcError(self._problem(exc.status_code, exc.body, what, not_found)) from None
-        except (ParsingError, TypeError, ValueError):  # the SDK could not read the answer
-            answer = _UNREADABLE
+        except (ParsingError, TypeError, ValueError) as exc:
+            if not _raised_in_sdk(exc):  # our own code's error: not the server's
+                raise
+            answer = _UNREADABLE  # the SDK could not read the answer
         if answer is _UNREADABLE or (expect is not None and not isinstance(answer, expect)):
             raise KhcError(self.unexpected(what))
         return answer
@@ -86,6 +88,15 @@ class Connection:
 
 
 _UNREADABLE = object()
+
+
+def _raised_in_sdk(exc: BaseException) -> bool:
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_globals.get("__name__", "").startswith("label_studio_sdk"):
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def checked_url(url: str) -> str:

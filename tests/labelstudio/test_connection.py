@@ -76,3 +76,14 @@ def test_a_server_that_answers_objects_where_lists_belong():
         conn = connect(url, TOKEN)  # whoami accepts any object
         with pytest.raises(KhcError, match="not what Label Studio answers while it listed users"):
             conn.call("listed users", lambda: conn.client.users.list(), expect=list)
+
+
+def test_our_own_errors_inside_a_call_are_not_blamed_on_the_server():
+    with fake_server(lambda *_: (200, {"id": 1})) as url:
+        conn = connect(url, TOKEN)
+
+        def broken() -> None:
+            raise ValueError("a bug of ours")
+
+        with pytest.raises(ValueError, match="a bug of ours"):
+            conn.call("rendered the instructions", broken)
