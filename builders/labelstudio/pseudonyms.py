@@ -6,7 +6,9 @@ HMAC-SHA256(key, sha256(normalised email)), so a dictionary of addresses does no
 it without the key; the key is `$KHC_PSEUDONYM_KEY`, or else a file beside the map
 (`pseudonyms.key`, mode 0600) made on first use. A map of the first format (keyed by the
 plain sha256) is migrated once, in place: every entry's key becomes the HMAC of its old key,
-so every person keeps their pseudonym and the plain hashes leave the disk.
+so every person keeps their pseudonym and the plain hashes leave the disk. The map also
+remembers each (server, user id) it saw with an address, so a user deleted from Label Studio
+(whose annotations the export still holds, without an address) keeps their pseudonym.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ class Pseudonyms:
         raw = _read_json(path) if path.exists() else None
         self.secret = _secret(path, create=raw is None or "format" not in raw)
         self.map: dict[str, str] = {}
+        self.user_ids: dict[str, str] = {}  # HMAC of (server, user id) → pseudonym, for users deleted later
         if raw is None:
             return
         if "format" not in raw:  # first format: sha256(email) → pseudonym
@@ -60,6 +63,7 @@ class Pseudonyms:
         if not hmac.compare_digest(str(raw.get("key_check", "")), self._check()):
             fail("the pseudonym key does not match this map (made with another key)", file=str(path), fix=KEY_FIX)
         self.map = _users(raw, path)
+        self.user_ids = _users(raw, path, "user_ids")
 
     def _hmac(self, text: str) -> str:
         return hmac.new(self.secret, text.encode(), hashlib.sha256).hexdigest()
@@ -77,8 +81,16 @@ class Pseudonyms:
             self.map[key] = f"ann-{max(taken, default=0) + 1:03d}"
         return self.map[key]
 
+    def of_user(self, server: str, user_id: object, email: str | None) -> str:
+        """A user's pseudonym by address; by server and user id once the address is gone, so a
+        person deleted from Label Studio keeps the pseudonym their annotations had."""
+        alias = self._hmac(f"user-id:{server}:{user_id}")
+        if email:
+            self.user_ids[alias] = self.of(email)
+        return self.user_ids.get(alias) or self.of(f"deleted-user-{user_id}")
+
     def save(self) -> None:
-        data = {"format": FORMAT, "key_check": self._check(), "users": self.map}
+        data = {"format": FORMAT, "key_check": self._check(), "users": self.map, "user_ids": self.user_ids}
         write_private(self.path, json.dumps(data, indent=1, sort_keys=True) + "\n")
 
 
@@ -126,8 +138,8 @@ def _read_json(path: Path) -> dict:
     return data
 
 
-def _users(raw: dict, path: Path) -> dict[str, str]:
-    users = raw.get("users", {})
+def _users(raw: dict, path: Path, section: str = "users") -> dict[str, str]:
+    users = raw.get(section, {})
     bad = sorted(str(v) for v in (users.values() if isinstance(users, dict) else [users]) if not _is_pseudonym(v))
     if bad:
         fail(

@@ -72,7 +72,10 @@ def _keep(item: dict, allowed: set[str]) -> dict:
     return {k: v for k, v in item.items() if k in allowed}
 
 
-def pseudonymise(tasks: list, predictions: dict[int, list[dict]], users: dict[int, str], names: Pseudonyms) -> list:
+def pseudonymise(
+    tasks: list, predictions: dict[int, list[dict]], users: dict[int, str], names: Pseudonyms, *, server: str = ""
+) -> list:
+    """The export with whitelisted fields only and every `completed_by` an `ann-NNN` pseudonym."""
     clean = []
     for task in tasks:
         kept = _keep(task, TASK_FIELDS)
@@ -81,8 +84,7 @@ def pseudonymise(tasks: list, predictions: dict[int, list[dict]], users: dict[in
             a = _keep(annotation, ANNOTATION_FIELDS)
             user = annotation.get("completed_by")
             user_id = user.get("id") if isinstance(user, dict) else user
-            email = users.get(user_id) or f"deleted-user-{user_id}"
-            a["completed_by"] = names.of(email)
+            a["completed_by"] = names.of_user(server, user_id, users.get(user_id))
             annotations.append(a)
         kept["annotations"] = annotations
         kept["predictions"] = [_keep(p, PREDICTION_FIELDS) for p in predictions.get(task.get("id"), [])]
@@ -121,7 +123,7 @@ def pull(
     users = list_users(conn)
     with locked(map_path):
         names = Pseudonyms(map_path)
-        clean = pseudonymise(tasks, predictions, users, names)
+        clean = pseudonymise(tasks, predictions, users, names, server=conn.url)
         text = json.dumps(clean, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
         check_pseudonymised(clean, text, users)
         names.save()  # before the snapshot: a pseudonym in a snapshot is always in the map

@@ -82,6 +82,18 @@ def test_pseudonymise_keeps_the_whitelist_and_replaces_every_user(map_path):
     assert clean[1]["predictions"] == []
 
 
+def test_a_deleted_user_keeps_their_pseudonym(map_path):
+    names = Pseudonyms(map_path)
+    tasks = [task(1, annotation(10, 2))]
+    (before,) = pseudonymise(tasks, {}, USERS, names, server="http://ls")[0]["annotations"]
+    names.save()
+    gone = {k: v for k, v in USERS.items() if k != 2}  # user 2 was deleted in Label Studio
+    (after,) = pseudonymise(tasks, {}, gone, Pseudonyms(map_path), server="http://ls")[0]["annotations"]
+    assert after["completed_by"] == before["completed_by"]
+    (elsewhere,) = pseudonymise(tasks, {}, gone, Pseudonyms(map_path), server="http://other")[0]["annotations"]
+    assert elsewhere["completed_by"] != before["completed_by"]  # user 2 of another server is someone else
+
+
 def test_changes_since_counts_new_updated_cancelled_and_removed():
     old = [task(1, annotation(1, 1), annotation(2, 2), annotation(3, 3))]
     new = [
