@@ -1,7 +1,12 @@
-"""Errors a user or annotator can cause, each naming the file, the record and what to do."""
+"""Errors a user or annotator can cause, each naming the file, the record and what to do;
+`explain`, the one top-level handler's text for any exception that reaches the command
+line; and `scrub`, which keeps tokens and URL credentials out of every message."""
 
 from __future__ import annotations
 
+import errno
+import os
+import re
 from dataclasses import dataclass
 
 
@@ -37,3 +42,100 @@ class KhcError(Exception):
 
 def fail(what: str, *, file: str | None = None, record: str | None = None, fix: str | None = None):
     raise KhcError(Problem(what, file, record, fix))
+
+
+# --- Secrets in messages -------------------------------------------------------------------
+
+SECRET_VARIABLES = ("LABEL_STUDIO_API_KEY", "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "KHC_PSEUDONYM_KEY")
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<authority>[^?#\s]*)")
+
+
+def without_credentials(text: str) -> str:
+    """Every URL in `text` without its `user:password@` part.
+
+    The last `@` before the path's `?` or `#` ends the credentials: a password holding a `/`
+    (which a URL should percent-encode, but people type) is cut too, at the price of
+    shortening the rare URL with an `@` in its path."""
+
+    def strip(match: re.Match) -> str:
+        authority = match["authority"]
+        return match["scheme"] + authority[authority.rfind("@") + 1 :]
+
+    return _USERINFO.sub(strip, text)
+
+
+def scrub(text: str, *secrets: str) -> str:
+    """`text` with the given secrets, the secrets of the environment and URL credentials removed."""
+    known = [*secrets, *(os.environ.get(name, "") for name in SECRET_VARIABLES)]
+    for secret in sorted({s for s in known if len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return without_credentials(text)
+
+
+# --- The one top-level handler: any exception → the message a user reads ---------------------
+
+_OS_FIXES = {
+    errno.EROFS: "the file system there is read-only: choose a place on a writable disk",
+    errno.ENOSPC: "the disk is full: free some space (or choose another disk) and run the command again",
+    errno.EDQUOT: "your disk quota is used up: free some space and run the command again",
+    errno.EACCES: "check the permissions of that folder (or choose another place) and run the command again",
+    errno.EPERM: "check the permissions of that folder (or choose another place) and run the command again",
+    errno.ENOTDIR: "a part of that path is a file, not a folder: choose another path",
+    errno.EISDIR: "that path is a folder: give the path of a file",
+    errno.ENOENT: "check the path; create the folder first if it should exist",
+    errno.EEXIST: "move it out of the way or choose another path",
+}
+DEBUG_HINT = "run again with --debug and report it"
+
+
+def explain(exc: BaseException) -> str:
+    """The `khc: error: …` text for an exception that reached the command line (scrubbed)."""
+    if isinstance(exc, KhcError):
+        text = f"khc: error: {exc}" if len(exc.problems) == 1 else f"khc: error:\n{exc}"
+        return scrub(text + "\nnothing was written.")
+    network = _network_problem(exc)
+    if network:
+        return scrub(f"khc: error: {network}")
+    if isinstance(exc, OSError) and exc.strerror:
+        return scrub(f"khc: error: {_os_problem(exc)}")
+    return scrub(f"khc: error: internal error: {type(exc).__name__}: {exc}\n    what to do: {DEBUG_HINT}")
+
+
+def _os_problem(exc: OSError) -> Problem:
+    paths = " → ".join(str(p) for p in (exc.filename, exc.filename2) if p is not None)
+    fix = _OS_FIXES.get(exc.errno or 0, "check the path and the disk, then run the command again")
+    return Problem(exc.strerror or type(exc).__name__, file=paths or None, fix=fix)
+
+
+def _network_problem(exc: BaseException) -> Problem | None:
+    if not is_network_error(exc):
+        return None
+    url = _request_url(exc)
+    where = f" reaching {url}" if url else ""
+    return Problem(
+        f"network error{where}: {type(exc).__name__}: {exc}",
+        fix="check the network connection and the address, then run the command again",
+    )
+
+
+def is_network_error(exc: BaseException) -> bool:
+    """A transport error of httpx (label-studio-sdk), httpx2 (huggingface_hub) or requests."""
+    names = {(cls.__module__.split(".")[0], cls.__name__) for cls in type(exc).__mro__}
+    return bool(names & _TRANSPORT_ERRORS)
+
+
+_TRANSPORT_ERRORS = {
+    ("httpx", "TransportError"),
+    ("httpx2", "TransportError"),
+    ("requests", "ConnectionError"),
+    ("requests", "Timeout"),
+}
+
+
+def _request_url(exc: BaseException) -> str | None:
+    try:  # httpx's `request` raises RuntimeError when the error has none
+        request = getattr(exc, "request", None)
+    except RuntimeError:
+        return None
+    url = getattr(request, "url", None)
+    return str(url) if url else None

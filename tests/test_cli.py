@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from datasets import load_dataset
 
@@ -13,6 +16,9 @@ from tests.conftest import REPO, khc_process, tree_digest
     [
         [],
         ["build"],
+        ["release"],
+        ["verify"],
+        ["publish"],
         ["ingest"],
         ["schema"],
         ["preannotate"],
@@ -28,6 +34,26 @@ def test_every_command_explains_itself(args, tmp_path):
     result = khc_process(*args, "--help", cwd=tmp_path)
     assert result.returncode == 0
     assert "usage: khc" in result.stdout and len(result.stdout.splitlines()) > 4
+
+
+def test_python_dash_m_runs_the_same_cli(tmp_path):
+    # `khc verify` rebuilds a release with `python -m builders.cli`.
+    result = subprocess.run(
+        [sys.executable, "-m", "builders.cli", "--version"], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0 and result.stdout.startswith("khc ")
+
+
+def test_every_command_sits_in_its_area_module():
+    from builders.cli import COMMANDS, parser
+
+    areas = {add.__module__.rsplit(".", 1)[1] for add in COMMANDS}
+    assert areas == {"data", "releases", "labelstudio"}
+    top = parser()
+    (commands,) = (a for a in top._actions if a.dest == "command")
+    for name, sub in commands.choices.items():
+        run = sub.get_default("func")
+        assert run.__module__.startswith("builders.cli."), name
 
 
 def test_build_end_to_end_with_the_real_cli(project_dir):

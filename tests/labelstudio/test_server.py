@@ -27,7 +27,7 @@ from label_studio_sdk import LabelStudio
 from builders.labelstudio.labelconfig import labeling_config
 from builders.labelstudio.pull import Pseudonyms
 from builders.labelstudio.results import span_results
-from tests.conftest import REPO, copy_project, khc
+from tests.conftest import REPO, copy_project, declare, khc
 
 pytestmark = pytest.mark.labelstudio
 
@@ -134,7 +134,9 @@ def project_root(tmp_path, server, monkeypatch):
 def push(root: Path, capsys, *args: str) -> int:
     code, out, err = khc("ls", "push", *args, root=root, capsys=capsys)
     assert code == 0, err
-    return int(re.search(r"project (\d+)", out).group(1))
+    project_id = int(re.search(r"project (\d+)", out).group(1))
+    declare(root, projects=[project_id])  # the dataset's project: what `khc ls pull` accepts
+    return project_id
 
 
 def span(text: str, quote: str, claim_type: str, evidence: str, rid: str, *, utf16: bool = False) -> list[dict]:
@@ -213,9 +215,9 @@ def test_round_trip_push_annotate_pull_build(server, project_root, tmp_path, cap
 
     names = Pseudonyms(Path(os.environ["KHC_PSEUDONYM_MAP"]))
     pseudonym = {
-        "admin": names.map[Pseudonyms.key(ADMIN)],
-        "b": names.map[Pseudonyms.key("annotator.b@khc.test")],
-        "c": names.map[Pseudonyms.key("annotator.c@khc.test")],
+        "admin": names.map[names.key(ADMIN)],
+        "b": names.map[names.key("annotator.b@khc.test")],
+        "c": names.map[names.key("annotator.c@khc.test")],
     }
     assert len(set(pseudonym.values())) == 3
 
@@ -294,11 +296,15 @@ def test_pull_refuses_tasks_of_unknown_articles(server, project_root, capsys):
 def test_interrupted_pull_leaves_no_snapshot(server, project_root, capsys, monkeypatch):
     project_id = push(project_root, capsys, "--title", "interrupted")
 
-    def disk_full(_fd):
-        raise OSError(28, "No space left on device")
+    real_fsync = os.fsync
+
+    def disk_full(fd):  # the disk fills while the snapshot is written (the pseudonym map was saved)
+        if os.readlink(f"/proc/self/fd/{fd}").endswith(".partial"):
+            raise OSError(28, "No space left on device")
+        real_fsync(fd)
 
     monkeypatch.setattr("builders.labelstudio.pull.os.fsync", disk_full)
-    with pytest.raises(OSError):
-        khc("ls", "pull", "--project-id", str(project_id), root=project_root)
+    code, _, err = khc("ls", "pull", "--project-id", str(project_id), root=project_root, capsys=capsys)
+    assert code == 1 and "No space left on device" in err and "Traceback" not in err
     exports = project_root / "annotations" / "exports"
     assert list(exports.iterdir()) == []
