@@ -24,6 +24,7 @@ from pathlib import Path
 from builders.corpus.records import load_corpus
 from builders.errors import KhcError, Problem
 from builders.labelstudio.connection import Connection
+from builders.lock import locked
 from builders.project import Project
 
 TASK_FIELDS = {
@@ -138,6 +139,7 @@ def changes_since(previous: list | None, current: list) -> dict[str, int]:
     return counts
 
 
+@locked("khc ls pull")
 def pull(
     project: Project, conn: Connection, project_id: int, *, map_path: Path | None = None, now: datetime | None = None
 ) -> PullResult:
