@@ -66,7 +66,7 @@ def _cmd_release(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from builders.release.release import verify
+    from builders.release.verify import verify
 
     project = load_project(args.root)
     differences = verify(project, args.version, Path(args.out) if args.out else None)
@@ -80,7 +80,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_publish(args: argparse.Namespace) -> int:
-    from builders.release.release import publish, publish_plan
+    from builders.release.publish import publish, publish_plan
 
     project = load_project(args.root)
     folder = Path(args.folder) if args.folder else project.default_out

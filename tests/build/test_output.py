@@ -211,3 +211,14 @@ def test_leftovers_of_dead_processes_are_cleared_and_a_missing_output_restored(p
     (project / f".dist.old-{pid}").mkdir()
     recover(dist)
     assert tree_digest(dist) == before and not (project / f".dist.old-{pid}").exists()
+
+
+def test_verify_out_uses_the_same_rule(project, tmp_path, capsys):
+    from builders.release.verify import verify
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "keep.txt").write_text("mine\n")
+    with pytest.raises(KhcError, match="not an earlier build"):
+        verify(load_project(project), "9.9.9", mine)  # refused before the release is even looked up
+    assert (mine / "keep.txt").read_text() == "mine\n"
