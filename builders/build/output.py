@@ -70,8 +70,8 @@ def output_target(out: Path, project: Project) -> Path:
 def staged_output(target: Path, project: Project) -> Iterator[Path]:
     """Yield an empty folder beside `target` (from `output_target`); when the block ends
     without an error it replaces `target`, else it is removed and `target` is untouched."""
-    target.parent.mkdir(parents=True, exist_ok=True)
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-{os.getpid()}-", dir=target.parent))
         stage.chmod(0o755)  # mkdtemp makes it private; the output is meant to be shared
     except OSError as exc:
