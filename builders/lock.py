@@ -31,7 +31,7 @@ from builders.project import Project
 
 DEFAULT_TIMEOUT = 30.0
 POLL_SECONDS = 0.1
-_held: dict[Path, int] = {}  # lock file → depth, for re-entry within this process
+_held: dict[Path, int] = {}  # lock file → depth: re-entry within this process (khc runs one thread)
 P = ParamSpec("P")
 T = TypeVar("T")
 

@@ -89,11 +89,6 @@ def staged_output(target: Path, project: Project) -> Iterator[Path]:
         raise
 
 
-def is_output(folder: Path, dataset: str) -> bool:
-    """Whether `folder` is an earlier output of `dataset`: see the module docstring."""
-    return not foreign_files(folder, dataset)
-
-
 def foreign_files(folder: Path, dataset: str) -> list[str]:
     """Files in `folder` that a build of `dataset` did not write (all of them if its manifest
     is missing, unreadable or names another dataset); empty folders count as nothing."""
