@@ -88,7 +88,7 @@ def test_out_on_a_full_file_system_keeps_the_previous_output(project, tmp_path, 
     subprocess.run(["mount", "-o", f"remount,size={used_kib * 3 // 2}k", str(folder)], check=True)
     before = tree_digest(out)
     message = one_error(run("build", "--out", str(out), cwd=project))
-    assert str(folder) in message and "disk is full" in message
+    assert str(folder) in message and ("disk is full" in message or "free some space" in message)
     assert tree_digest(out) == before  # the previous output is intact
 
 

@@ -10,12 +10,21 @@ takes two jobs that need nothing from the main line of work:
   computes the alphas.
 The results are the same either way (tests/test_build_fixture.py compares the outputs).
 If the helper can't be started or dies, the work is done here instead, with a note.
+
+The helper ends when the build's process ends, however it ends: a daemon thread in it
+watches `os.getppid()` and exits the moment the helper is orphaned (SIGKILL of the build
+included; the pool's own pipes never tell it, since a spawned worker holds both ends of its
+queue). With the helper gone, the multiprocessing resource tracker, which exits when the
+last process holding its pipe ends, goes too: a killed build leaves no process behind.
 """
 
 from __future__ import annotations
 
 import gc
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -27,16 +36,24 @@ import pandas as pd
 from builders.progress import note
 
 PARALLEL_MIN_ARTICLES = 200  # below this, agreement takes less than starting a process
+ORPHAN_CHECK_SECONDS = 0.2
 T = TypeVar("T")
 
 
-def _init() -> None:
-    """In the helper: no progress output (the main process reports) and no cyclic GC (see
-    progress.gc_paused; the helper lives for one build)."""
+def _init(parent: int) -> None:
+    """In the helper: end with the `parent` process, no progress output (the main process
+    reports) and no cyclic GC (see progress.gc_paused; the helper lives for one build)."""
     import builders.progress
 
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True, name="khc-orphan-watch").start()
     builders.progress.QUIET = True
     gc.disable()
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK_SECONDS)
+    os._exit(1)  # no cleanup to do: the results were for a build that is gone
 
 
 def _warm() -> None:
@@ -56,7 +73,9 @@ class Helper:
         if enabled:
             try:
                 context = multiprocessing.get_context("spawn")
-                self.pool = ProcessPoolExecutor(max_workers=1, mp_context=context, initializer=_init)
+                self.pool = ProcessPoolExecutor(
+                    max_workers=1, mp_context=context, initializer=_init, initargs=(os.getpid(),)
+                )
                 self.pool.submit(_warm)
             except (OSError, RuntimeError) as exc:  # e.g. no process may be started here
                 note(f"working in one process ({exc})")

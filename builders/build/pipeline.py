@@ -17,15 +17,17 @@ from builders.build.agreement import AGREEMENT_UNIT_COLUMNS
 from builders.build.agreement import report as agreement_report_of
 from builders.build.card import card_data, figures, render_card
 from builders.build.helper import PARALLEL_MIN_ARTICLES, Helper, answers_of, hashes_of
+from builders.build.output import output_target, staged_output
 from builders.build.read import read_labels
 from builders.build.snapshots import label_files
 from builders.build.spans import SpanGroups
 from builders.build.tables import split_tables
-from builders.build.write import output_hashes, staged_output, tool_versions, write_json, write_tables
+from builders.build.write import output_hashes, tool_versions, write_json, write_tables
 from builders.corpus.records import load_corpus, sha256_file
 from builders.corpus.splits import append_assignments, choose_splits, read_split_file
 from builders.errors import KhcError, fail
 from builders.labelstudio.labelconfig import labeling_config_sha256
+from builders.lock import project_lock
 from builders.progress import gc_paused, note
 from builders.project import MARKER, Project
 from builders.release.metadata import write_metadata
@@ -53,12 +55,12 @@ def build(
 ) -> BuildResult:
     """Build the dataset; `version` and `date` are set by `khc release` (else: unreleased).
     With `helper`, a large corpus's agreement is computed in a second process (builders/helper.py)."""
-    with gc_paused():
+    with gc_paused(), project_lock(project, "khc build"):
         return _build(project, out, version, date, helper)
 
 
 def _build(project: Project, out: Path | None, version: str, date: str | None, helper: bool) -> BuildResult:
-    out = (out or project.default_out).resolve()
+    out = output_target(out or project.default_out, project)
     problems = derived.check(project)
     if problems:
         raise KhcError(problems)
@@ -115,7 +117,7 @@ def _build(project: Project, out: Path | None, version: str, date: str | None, h
         append_assignments(project.split_file, new_assignments)
     if project.split_file.is_file():
         hashes[project.split_file] = sha256_file(project.split_file)
-    with staged_output(out) as stage:
+    with staged_output(out, project) as stage:
         rows = write_tables(stage, tables)
         (stage / "README.md").write_text(readme, encoding="utf-8")
         write_json(stage / "agreement.json", agreement_report)

@@ -1,15 +1,11 @@
-"""Write stage: the Hugging Face repo layout, written to a temporary folder and moved into
-place only when complete, so a failed build leaves the previous output untouched."""
+"""Write stage: the Hugging Face repo layout's files (into the staging folder that
+builders/build/output.py moves into place only when it is complete)."""
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import sys
-import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
@@ -65,28 +61,3 @@ def output_hashes(out: Path, rows: dict[str, int]) -> dict[str, dict]:
         if rel in rows:
             files[rel]["rows"] = rows[rel]
     return files
-
-
-@contextmanager
-def staged_output(out: Path):
-    """Yield a temporary folder beside `out`; on success it replaces `out`, else it is removed."""
-    out = out.resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
-    stage.chmod(0o755)  # mkdtemp makes it private; the output is meant to be shared
-    try:
-        yield stage
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-    old = out.parent / f".{out.name}.old-{os.getpid()}"
-    if out.exists():
-        out.rename(old)
-    try:
-        stage.rename(out)
-    except BaseException:
-        if old.exists():
-            old.rename(out)
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-    shutil.rmtree(old, ignore_errors=True)

@@ -56,7 +56,7 @@ def add_verify(commands: Commands) -> None:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from builders.release.release import verify
+    from builders.release.verify import verify
 
     project = load_project(args.root)
     differences = verify(project, args.version, Path(args.out) if args.out else None)
@@ -86,7 +86,7 @@ def add_publish(commands: Commands) -> None:
 
 
 def run_publish(args: argparse.Namespace) -> int:
-    from builders.release.release import publish, publish_plan
+    from builders.release.publish import publish, publish_plan
 
     project = load_project(args.root)
     folder = Path(args.folder) if args.folder else project.default_out

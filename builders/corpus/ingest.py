@@ -20,6 +20,7 @@ from builders.corpus.records import (
 )
 from builders.corpus.splits import assign_new_articles
 from builders.errors import fail
+from builders.lock import locked
 from builders.project import Project
 
 
@@ -44,6 +45,7 @@ def read_source(path: Path) -> str:
     return decoded
 
 
+@locked("khc ingest")
 def ingest(
     project: Project,
     source: Path,

@@ -27,6 +27,7 @@ from builders.corpus.records import load_corpus
 from builders.errors import KhcError, fail
 from builders.labelstudio.connection import NOT_LABEL_STUDIO, Connection
 from builders.labelstudio.pseudonyms import PSEUDONYM, Pseudonyms, default_map_path, locked
+from builders.lock import locked as project_locked
 from builders.project import MARKER, Project
 
 TASK_FIELDS = {
@@ -110,6 +111,7 @@ def changes_since(previous: list | None, current: list) -> dict[str, int]:
     return counts
 
 
+@project_locked("khc ls pull")
 def pull(
     project: Project, conn: Connection, project_id: int, *, map_path: Path | None = None, now: datetime | None = None
 ) -> PullResult:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections import Counter
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -18,8 +19,11 @@ from datasets import load_dataset
 from huggingface_hub import DatasetCard
 
 from builders.errors import KhcError
+from builders.features import FEATURES
 from builders.project import load_project
-from builders.release.release import content_hashes, publish, verify
+from builders.release.content import content_hashes
+from builders.release.publish import publish
+from builders.release.verify import verify
 from tests.conftest import REPO, copy_project, khc
 
 SCHEMAS = REPO / "tests" / "schemas"
@@ -73,10 +77,29 @@ def test_release_record_and_changelog(released):
     assert record["label_changes"]["claim_type"]["added"] == record["figures"]["claims"]
     changelog = (released / "CHANGELOG.md").read_text()
     assert "## Unreleased\n\n## 0.1.0 (2026-11-20)" in changelog
-    assert f"{record['figures']['claims']} claims (0 with human labels" in changelog
     manifest = json.loads((released / "dist" / "manifest.json").read_text())
     assert manifest["version"] == "0.1.0"
     assert "Version 0.1.0." in (released / "dist" / "README.md").read_text()
+
+
+def test_release_figures_count_origins_as_integers_from_the_claims_table(released):
+    """The record and the CHANGELOG give the claims of each origin, counted from the `origin`
+    codes of the built claims tables and decoded through the Features they were written with."""
+    origin = FEATURES["claims"]["origin"]
+    codes = Counter(
+        code
+        for path in (released / "dist" / "claims").glob("*.parquet")
+        for code in pq.read_table(path, columns=["origin"]).column("origin").to_pylist()
+    )
+    human, model = codes[origin.str2int("human")], codes[origin.str2int("model")]
+    assert model > 0  # the committed project's labels are model pre-annotations
+    figures = json.loads((released / "releases" / "0.1.0.json").read_text())["figures"]
+    assert type(figures["origin_model"]) is int and type(figures["origin_human"]) is int
+    assert (figures["origin_human"], figures["origin_model"]) == (human, model)
+    assert human + model == figures["claims"]
+    changelog = (released / "CHANGELOG.md").read_text()
+    section = changelog.split("## 0.1.0 ", 1)[1].split("\n## ", 1)[0]
+    assert f"{figures['claims']} claims ({human} with human labels, {model} with model labels)" in section
 
 
 def test_refusals(released, capsys):
