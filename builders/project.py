@@ -6,6 +6,7 @@ working directory that holds `khc.toml` (or the folder given with `--root`).
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -83,9 +84,11 @@ class Project:
         return self.root / "dist"
 
     def rel(self, path: Path) -> str:
-        """A path as shown in messages and the manifest: relative to the project root."""
+        """A path as shown in messages and the manifest: relative to the project root. Links are
+        not followed: a link's own name is shown, never where it points (which may be a home
+        folder, and must not reach a published file)."""
         try:
-            return path.resolve().relative_to(self.root.resolve()).as_posix()
+            return Path(os.path.normpath(path.absolute())).relative_to(self.root.resolve()).as_posix()
         except ValueError:
             return str(path)
 

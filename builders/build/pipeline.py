@@ -52,14 +52,18 @@ def build(
     version: str = UNRELEASED,
     date: str | None = None,
     helper: bool = True,
+    skip_invalid: bool = False,
 ) -> BuildResult:
     """Build the dataset; `version` and `date` are set by `khc release` (else: unreleased).
-    With `helper`, a large corpus's agreement is computed in a second process (builders/helper.py)."""
+    With `helper`, a large corpus's agreement is computed in a second process (builders/helper.py);
+    with `skip_invalid`, annotations that cannot be read are left out and listed, not fatal."""
     with gc_paused(), project_lock(project, "khc build"):
-        return _build(project, out, version, date, helper)
+        return _build(project, out, version, date, helper, skip_invalid)
 
 
-def _build(project: Project, out: Path | None, version: str, date: str | None, helper: bool) -> BuildResult:
+def _build(
+    project: Project, out: Path | None, version: str, date: str | None, helper: bool, skip_invalid: bool = False
+) -> BuildResult:
     out = output_target(out or project.default_out, project)
     problems = derived.check(project)
     if problems:
@@ -73,7 +77,7 @@ def _build(project: Project, out: Path | None, version: str, date: str | None, h
     inputs = [p for p in _input_files(project) if p != project.split_file]  # it may change below
     with Helper(helper and len(corpus) >= PARALLEL_MIN_ARTICLES) as beside:
         input_hashes = beside.run(hashes_of, inputs)
-        labels = read_labels(project, corpus)
+        labels = read_labels(project, corpus, skip_invalid=skip_invalid)
         note(
             f"read {labels.counts['annotations_read']} annotations, {labels.counts['predictions_read']} predictions "
             f"and {len(labels.spans)} spans; aggregating and computing agreement"

@@ -224,11 +224,16 @@ class TaskReader:
 
     def _skip_if_asked(self, before: int) -> None:
         """With `skip_invalid`, the problems of this task leave its unreadable annotations out
-        (listed with file, record and reason) instead of stopping the build."""
+        (one entry per annotation or task: file, record, reasons) instead of stopping the build."""
         if not self.skip_invalid or len(self.problems) == before:
             return
+        entries: dict[tuple, dict] = {}
         for problem in self.problems[before:]:
-            self.listed("skipped_invalid", {"file": problem.file, "record": problem.record, "reason": problem.what})
+            record = (problem.record or "").split(", region ")[0]  # the annotation, not its region
+            entry = entries.setdefault((problem.file, record), {"file": problem.file, "record": record, "reason": ""})
+            entry["reason"] = f"{entry['reason']}; {problem.what}" if entry["reason"] else problem.what
+        for entry in entries.values():
+            self.listed("skipped_invalid", entry)
         del self.problems[before:]
 
     def one_per_annotator(self, units: pd.DataFrame, spans: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
