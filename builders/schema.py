@@ -153,6 +153,12 @@ ORIGINS = ("human", "model")
 HUMAN, MODEL = (ORIGINS.index(o) for o in ORIGINS)  # the `origin` ClassLabel codes
 # How an aggregated label was decided; see builders/build/aggregate.py for the rules.
 AGGREGATION_RULES = ("ground_truth", "human_majority", "model")
+# Label Studio's per-result `origin` (written by its front end only: a result made through the
+# API has none and reads as `unknown`): was a label drawn by a person, accepted unchanged from a
+# prediction, or a prediction the person changed?
+RESULT_ORIGINS = ("manual", "prediction", "prediction-changed", "unknown")
+RESULT_ORIGIN_CODES = {name: code for code, name in enumerate(RESULT_ORIGINS)}
+ACCEPTED_UNCHANGED = RESULT_ORIGIN_CODES["prediction"]
 NO_LABEL = -1  # the code of "no value" in the build's integer label columns (null in the dataset)
 
 # The Label Studio object every control labels: the article text, `$text` in task data.

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from builders import derived
 from builders.build.aggregate import aggregate
-from builders.build.agreement import AGREEMENT_UNIT_COLUMNS
+from builders.build.agreement import AGREEMENT_UNIT_COLUMNS, answers, without_accepted_predictions
 from builders.build.agreement import report as agreement_report_of
 from builders.build.card import card_data, figures, render_card
 from builders.build.helper import PARALLEL_MIN_ARTICLES, Helper, answers_of, hashes_of
@@ -93,6 +93,13 @@ def _build(
     note("agreement figures")
     agreement_report = agreement_report_of(found)
     del found
+    # Human agreement also without the results people accepted unchanged from a prediction.
+    independent = without_accepted_predictions(labels.units, labels.spans)
+    agreement_report["independent_krippendorff_alpha"] = (
+        agreement_report_of(answers(*independent))["krippendorff_alpha"]
+        if independent
+        else agreement_report["krippendorff_alpha"]
+    )
 
     note("encoding the tables")
     new_assignments = choose_splits(existing, corpus["article_id"].tolist(), project.splits.seed, project.splits.ratios)

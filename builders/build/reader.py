@@ -159,6 +159,7 @@ class TaskReader:
                 "ground_truth": fields.flag(annotation.get("ground_truth"), "ground_truth"),
                 "ls_annotation_id": annotation_id,
                 "ls_prediction_id": None,
+                "parent_prediction": _optional_id(annotation.get("parent_prediction"), "parent_prediction"),
                 "created_at": fields.timestamp(annotation.get("created_at"), "created_at"),
                 "updated_at": fields.timestamp(annotation.get("updated_at"), "updated_at"),
             }
@@ -190,6 +191,7 @@ class TaskReader:
             "ground_truth": False,
             "ls_annotation_id": None,
             "ls_prediction_id": prediction.get("id"),
+            "parent_prediction": None,
             "created_at": prediction.get("created_at"),
             "updated_at": prediction.get("updated_at"),
         }
@@ -220,6 +222,7 @@ class TaskReader:
                 unit[family.name] = sorted(answer or []) if parsed.article else None
             else:
                 unit[family.name] = answer[0] if answer else None
+            unit[f"{family.name}_origin"] = parsed.article_origin.get(family.name)
         self.rows.add_unit(unit)
 
     def _skip_if_asked(self, before: int) -> None:
@@ -249,3 +252,7 @@ class TaskReader:
             self.listed("same_annotator_superseded", {"annotation_uid": uid})
         units = units[~units["annotation_uid"].isin(dropped)].reset_index(drop=True)
         return units, spans[~spans["annotation_uid"].isin(dropped)].reset_index(drop=True)
+
+
+def _optional_id(value: object, name: str) -> int | None:
+    return None if value is None else fields.integer_id(value, name)
