@@ -41,7 +41,7 @@ class PredictionPolicy:
 
 
 @dataclass(frozen=True)
-class LabelStudioSettings:
+class AnnotationProjectSettings:
     """Label Studio project settings `khc ls push` sets (`[labelstudio.project]`); not labels.
 
     Field names are Label Studio's own. The defaults make agreement possible: every task goes
@@ -70,7 +70,7 @@ class Project:
     pretty_name: str = "Ketamine Health Claims"
     repo_id: str = "ORG/ketamine-health-claims"
     splits: SplitSettings = field(default_factory=SplitSettings)
-    labelstudio: LabelStudioSettings = field(default_factory=LabelStudioSettings)
+    annotation: AnnotationProjectSettings = field(default_factory=AnnotationProjectSettings)
 
     @property
     def corpus_file(self) -> Path:
@@ -164,8 +164,8 @@ def _typed(value: object, expected: type, key: str, marker: Path) -> None:
         )
 
 
-def _labelstudio_settings(section: dict, marker: Path) -> LabelStudioSettings:
-    default = LabelStudioSettings()
+def _annotation_project_settings(section: dict, marker: Path) -> AnnotationProjectSettings:
+    default = AnnotationProjectSettings()
     chosen = section.get("project", {})
     known = default.project_fields()
     unknown = sorted(set(chosen) - set(known))
@@ -201,7 +201,7 @@ def _labelstudio_settings(section: dict, marker: Path) -> LabelStudioSettings:
             file=str(marker),
             fix="e.g. without_share = 0.2 (a fifth of the articles pushed without predictions)",
         )
-    return LabelStudioSettings(**chosen, predictions=PredictionPolicy(without_share=share, seed=seed))
+    return AnnotationProjectSettings(**chosen, predictions=PredictionPolicy(without_share=share, seed=seed))
 
 
 def load_project(root: Path | None = None) -> Project:
@@ -228,5 +228,5 @@ def load_project(root: Path | None = None) -> Project:
         pretty_name=dataset.get("pretty_name", Project.pretty_name),
         repo_id=dataset.get("repo_id", Project.repo_id),
         splits=SplitSettings(seed=split.get("seed", SplitSettings.seed), ratios=dict(ratios)),
-        labelstudio=_labelstudio_settings(settings.get("labelstudio", {}), marker),
+        annotation=_annotation_project_settings(settings.get("labelstudio", {}), marker),
     )

@@ -46,7 +46,7 @@ def instructions(project: Project) -> str:
 
 def update_settings(project: Project, conn: Connection, remote) -> list[str]:
     """Set the project's settings to those of khc.toml; a note for each one that changes."""
-    wanted = project.labelstudio.project_fields()
+    wanted = project.annotation.project_fields()
     changed = {k: v for k, v in wanted.items() if getattr(remote, k, None) != v}
     if not changed:
         return []
@@ -98,7 +98,7 @@ def push(project: Project, conn: Connection, *, project_id: int | None = None, t
                     label_config=config,
                     expert_instruction=instructions(project),
                     description=f"{project.name}: claim spans and risk disclosures",
-                    **project.labelstudio.project_fields(),
+                    **project.annotation.project_fields(),
                 ),
             )
             created = True
@@ -143,8 +143,9 @@ def push(project: Project, conn: Connection, *, project_id: int | None = None, t
             )
         )
 
-    policy = project.labelstudio.predictions
-    predictions = {a: p for a, p in pre_annotations(project).items() if not policy.withheld(a)}
+    policy = project.annotation.predictions
+    every = pre_annotations(project)
+    predictions = {a: p for a, p in every.items() if not policy.withheld(a)}
     have = {}
     for p in conn.call("listed predictions", lambda: ls.predictions.list(project=remote.id)):
         have.setdefault(p.task, set()).add(p.model_version)
@@ -180,7 +181,7 @@ def push(project: Project, conn: Connection, *, project_id: int | None = None, t
         conn.call(f"imported {len(new)} tasks", lambda: ls.projects.import_tasks(remote.id, request=new))
         result.imported_tasks = len(new)
         result.imported_predictions += sum(len(t["predictions"]) for t in new)
-        result.without_predictions = sum(policy.withheld(t["data"]["article_id"]) for t in new)
+        result.without_predictions = sum(t["data"]["article_id"] in every.keys() - predictions.keys() for t in new)
     shown = sorted(a for a, (task_id, _sha) in existing.items() if policy.withheld(a) and task_id in have)
     if shown:
         result.notes.append(

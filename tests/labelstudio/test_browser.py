@@ -100,14 +100,14 @@ def test_two_annotators_label_in_the_browser(server, project_root, playwright, t
     # outside pytest's rotating tmp folders, so that a failure's screenshots stay to be read
     artefacts = Path(os.environ.get("KHC_BROWSER_ARTEFACTS") or tempfile.mkdtemp(prefix="khc-browser-test-"))
     artefacts.mkdir(parents=True, exist_ok=True)
-    policy = load_project(root).labelstudio.predictions
+    policy = load_project(root).annotation.predictions
     code, out, err = khc("ls", "push", "--title", "browser", root=root, capsys=capsys)
     assert code == 0, err
     project_id = int(re.search(r"project (\d+)", out).group(1))
 
     admin = LabelStudio(base_url=server.url, api_key=server.token)
     settings = admin.projects.get(project_id)
-    for key, value in load_project(root).labelstudio.project_fields().items():
+    for key, value in load_project(root).annotation.project_fields().items():
         assert getattr(settings, key) == value, key
     tasks = sorted(admin.tasks.list(project=project_id, fields="all"), key=lambda t: t.id)
     article_of = {t.id: t.data["article_id"] for t in tasks}

@@ -213,11 +213,11 @@ def test_push_sets_the_settings_instructions_and_prediction_policy(server, proje
     project_id = push(project_root, capsys, "--title", "settings")
     admin = LabelStudio(base_url=server.url, api_key=server.token)
     remote = admin.projects.get(project_id)
-    for key, value in project.labelstudio.project_fields().items():
+    for key, value in project.annotation.project_fields().items():
         assert getattr(remote, key) == value, key
     assert 'class="khc-instructions"' in remote.expert_instruction and "<table>" in remote.expert_instruction
 
-    policy, pre_annotated = project.labelstudio.predictions, set(pre_annotations(project))
+    policy, pre_annotated = project.annotation.predictions, set(pre_annotations(project))
     tasks = list(admin.tasks.list(project=project_id, fields="all"))
     shown = {t.data["article_id"] for t in tasks if t.total_predictions}
     assert shown == {a for a in pre_annotated if not policy.withheld(a)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from builders.errors import KhcError
-from builders.project import LabelStudioSettings, PredictionPolicy, load_project
+from builders.project import AnnotationProjectSettings, PredictionPolicy, load_project
 from tests.conftest import REPO, copy_project
 
 
@@ -20,8 +20,8 @@ def with_settings(tmp_path, extra: str):
 
 
 def test_the_committed_settings_are_the_documented_defaults():
-    settings = load_project(REPO).labelstudio
-    assert settings == LabelStudioSettings()
+    settings = load_project(REPO).annotation
+    assert settings == AnnotationProjectSettings()
     assert settings.project_fields() == {
         "maximum_annotations": 2,
         "overlap_cohort_percentage": 100,
@@ -38,7 +38,7 @@ def test_settings_are_overridden_in_khc_toml(tmp_path):
         "[labelstudio.project]\nmaximum_annotations = 3\nshow_collab_predictions = false\n"
         '[labelstudio.predictions]\nwithout_share = 1\nseed = "other"\n',
     )
-    settings = load_project(root).labelstudio
+    settings = load_project(root).annotation
     assert settings.maximum_annotations == 3 and settings.show_collab_predictions is False
     assert settings.show_overlap_first is True and settings.enable_empty_annotation is False  # the defaults
     assert settings.predictions == PredictionPolicy(without_share=1.0, seed="other")
