@@ -77,6 +77,10 @@ def run_push(args: argparse.Namespace) -> int:
         f"{what} project {result.project_id}: imported {result.imported_tasks} tasks and "
         f"{result.imported_predictions} predictions; {result.already_there} articles were there already"
     )
+    if result.without_predictions:  # the prediction policy of khc.toml [labelstudio.predictions]
+        print(f"{result.without_predictions} of the new tasks have no prediction, by the prediction policy")
+    for note in result.notes:
+        print(f"note: {note}")
     return 0
 
 
