@@ -290,8 +290,12 @@ def agreement(
     pair_alpha: bool = False,
     groups: SpanGroups | None = None,
 ) -> dict:
-    """Agreement of `annotators` (default: everyone) as a JSON-ready dict: `report(answers(...))`."""
-    return report(answers(units, spans, annotators, groups), pair_alpha=pair_alpha)
+    """Agreement of `annotators` (default: the people, with each model compared to each person
+    apart) as a JSON-ready dict: `report(answers(...))`."""
+    found = answers(units, spans, annotators, groups)
+    if annotators is None:
+        found.versus = model_versus_human(units, spans, groups)
+    return report(found, pair_alpha=pair_alpha)
 
 
 def disagreements(
