@@ -9,6 +9,7 @@ from pathlib import Path
 
 from builders import __version__
 from builders.errors import KhcError, Problem
+from builders.model.cli import add_model_commands, add_preannotate_options, require_spec, run_preannotate
 from builders.project import load_project
 
 DESCRIPTION = """\
@@ -125,6 +126,8 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 def _cmd_preannotate(args: argparse.Namespace) -> int:
     from builders.labelstudio.preannotate import preannotate
 
+    if args.model or not args.spec or args.article_ids:  # the baseline model's predictions (issue 16)
+        return run_preannotate(args) if args.model else require_spec(args)
     project = load_project(args.root)
     out = preannotate(project, Path(args.spec).resolve())
     tasks = json.loads(out.read_text(encoding="utf-8"))
@@ -366,7 +369,8 @@ def parser() -> argparse.ArgumentParser:
         "against the schema, and write annotations/predictions/<model_version>.json. Pre-annotations "
         "are model labels (origin = model) for annotators to correct, never human labels.",
     )
-    p.add_argument("spec", help="the YAML spec, e.g. annotations/pilot/pilot-v1.yaml")
+    p.add_argument("spec", nargs="?", help="the YAML spec, e.g. annotations/pilot/pilot-v1.yaml")
+    add_preannotate_options(p)
     p.set_defaults(func=_cmd_preannotate)
 
     p = sub.add_parser(
@@ -392,6 +396,8 @@ def parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--write", action="store_true", help="regenerate the derived files instead of checking")
     p.set_defaults(func=_cmd_schema)
+
+    add_model_commands(sub)
 
     ls = sub.add_parser("ls", help="Label Studio commands", description="Label Studio commands.")
     ls_sub = ls.add_subparsers(dest="ls_command", metavar="COMMAND")
