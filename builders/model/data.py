@@ -122,6 +122,7 @@ def _from_folder(folder: Path, source: str) -> TrainingData:
     }
     chosen = articles[articles["labeled"].astype(bool) & articles["split"].isin(TRAINING_SPLITS)]
     own = chosen["annotators"].map(lambda names: any(str(n).startswith(f"model/{MODEL_PREFIX}") for n in names))
+    own = own.astype(bool).to_numpy()  # (an empty object Series would select columns)
     left_out["decided by this baseline's own predictions"] = int(own.sum())
     chosen = chosen[~own]
     chosen = chosen.assign(

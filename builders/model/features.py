@@ -10,6 +10,7 @@ no other code (store.py trusts exactly these types when it loads one).
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import numpy as np
 from sklearn.compose import ColumnTransformer
@@ -52,12 +53,13 @@ _COMPILED = [
 def cue_counts(texts) -> np.ndarray:
     """One row per text: log(1 + hits) of every cue, then log(1 + words)."""
     texts = list(texts.iloc[:, 0] if hasattr(texts, "iloc") and texts.ndim == 2 else texts)
-    rows = np.zeros((len(texts), len(_COMPILED) + 1))
-    for i, text in enumerate(texts):
-        for j, pattern in enumerate(_COMPILED):
-            rows[i, j] = len(pattern.findall(text))
-        rows[i, -1] = len(text.split())
-    return np.log1p(rows)
+    return np.log1p(np.array([_cue_row(text) for text in texts], dtype=np.float64).reshape(len(texts), -1))
+
+
+@lru_cache(maxsize=1 << 18)
+def _cue_row(text: str) -> tuple[int, ...]:
+    # cached: cross-validation transforms every candidate once per fold
+    return (*(len(pattern.findall(text)) for pattern in _COMPILED), len(text.split()))
 
 
 def _words() -> TfidfVectorizer:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -29,7 +30,7 @@ def test_candidates_are_trimmed_ranges_of_the_text():
 def test_sentences_do_not_overlap_and_clauses_stay_inside_their_sentence():
     text = ARTICLES[0]["text"]
     spans = sentences(text)
-    assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False))
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
     for c in candidates(text):
         start, end = spans[c.sentence]
         assert start <= c.start < c.end <= end
