@@ -37,14 +37,19 @@ class Candidate:
 
 @cache
 def _segmenter() -> pysbd.Segmenter:
-    # char_span=True is three times slower; the offsets are found below instead.
     return pysbd.Segmenter(language="en", clean=False, char_span=False)
+
+
+def _segments(text: str) -> list[str]:
+    """pysbd's sentences. `Segmenter.segment` also locates each one with a regex compiled per
+    sentence and run over the whole text (most of its time); `str.find` below does that."""
+    return _segmenter().processor(text).process() if text else []
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
     """(start, end) of every sentence, trimmed of spaces, quotes and closing punctuation."""
     spans, cursor = [], 0
-    for piece in _segmenter().segment(text):
+    for piece in _segments(text):
         stripped = piece.strip()
         if not stripped:
             continue

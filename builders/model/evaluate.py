@@ -24,6 +24,7 @@ from builders.model.data import TrainingData
 from builders.model.folds import cv_groups
 from builders.model.predict import label_texts, predict_answers, predict_spans
 from builders.model.train import article_targets, candidate_table, fit
+from builders.progress import note
 from builders.schema import CLAIM_TYPE, EVIDENCE, EVIDENCE_EXPLAINED, HARMS_EXPLAINED, RISK_DISCLOSURES
 
 
@@ -133,7 +134,8 @@ def cross_validate(data: TrainingData, seed: int, table: pd.DataFrame | None = N
     spans, baseline_spans, pooled = [], [], _Pooled()
     targets = article_targets(data.articles)
     fold_of_article = data.articles["article_id"].map(folds)
-    for fold in sorted(set(folds.values())):
+    for number, fold in enumerate(sorted(set(folds.values())), start=1):
+        note(f"fold {number} of {report['folds']}")
         inside = (fold_of_article != fold).to_numpy()
         held = set(data.articles["article_id"][~inside])
         claims_in = data.claims["article_id"].isin(held).to_numpy()

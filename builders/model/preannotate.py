@@ -24,6 +24,7 @@ from builders.labelstudio.push import pre_annotations
 from builders.labelstudio.results import choice_result, span_results
 from builders.model.predict import ArticlePrediction, predict
 from builders.model.store import load
+from builders.progress import note
 from builders.project import Project
 from builders.schema import ARTICLE_FAMILIES, CLAIM_TYPE, EVIDENCE
 
@@ -81,6 +82,7 @@ def preannotate_with_model(
     corpus = load_corpus(project)
     chosen = choose_articles(project, corpus["article_id"].tolist(), named)
     rows = corpus[corpus["article_id"].isin(set(chosen))].sort_values("article_id")
+    note(f"predicting for {len(rows)} articles with {card['model_version']}")
     found = predict(fitted, rows[["article_id", "text"]]) if len(rows) else {}
     guideline_version = project.guideline_version()
     out = project.predictions_dir / f"{card['model_version']}.json"
