@@ -57,6 +57,23 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_backend(args: argparse.Namespace) -> int:
+    from builders.model.backend import Backend
+    from builders.model.store import load
+
+    project = load_project(args.root)
+    fitted, card = load(Path(args.model).resolve(), project.guideline_version())
+    server = Backend(fitted, card["model_version"], args.port)
+    print(f"ML backend {card['model_version']} on http://127.0.0.1:{server.server_port}; stop it with Ctrl-C.")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
 def _folder(project, given: str | None) -> Path:
     return Path(given).resolve() if given else project.root / DEFAULT_MODELS
 
@@ -98,6 +115,18 @@ def add_model_commands(sub) -> None:
     p.add_argument("--markdown", help="also write the card's Baseline section (Markdown) to this file")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default: {DEFAULT_SEED})")
     p.set_defaults(func=_cmd_evaluate)
+    p = model_sub.add_parser(
+        "backend",
+        help="serve the baseline as a Label Studio ML backend on 127.0.0.1",
+        description="Answer Label Studio's ML backend protocol (/health, /setup, /predict) with a trained "
+        "baseline, so Label Studio asks it for predictions as tasks open or through the Data Manager's "
+        "'Retrieve predictions' action. Add it in the project's Model settings at http://127.0.0.1:PORT; the "
+        "Label Studio server must run with ML_BLOCK_LOCAL_IP=false and SSRF_PROTECTION_ENABLED=false to reach "
+        "a local backend. Predictions made so are Label Studio predictions (origin = model).",
+    )
+    p.add_argument("--model", required=True, help="a trained baseline's folder (models/VERSION)")
+    p.add_argument("--port", type=int, default=9090, help="port (default: 9090)")
+    p.set_defaults(func=_cmd_backend)
     model.set_defaults(func=lambda args: _usage(model))
 
 

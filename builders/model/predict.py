@@ -103,8 +103,7 @@ def predict(fitted: Fitted, articles: pd.DataFrame) -> dict[str, ArticlePredicti
                 "score": float(row.score),
             }
         )
-    for article_id, answers in zip(
-        articles["article_id"], predict_answers(fitted, articles["text"].tolist()), strict=True
-    ):
+    texts = articles[articles["text"].str.strip().astype(bool)]  # no text, nothing to answer about
+    for article_id, answers in zip(texts["article_id"], predict_answers(fitted, texts["text"].tolist()), strict=True):
         out[article_id].answers = answers
     return out
