@@ -59,10 +59,13 @@ def matched(predicted: list[tuple[int, int]], reference: list[tuple[int, int]]) 
 
 
 def detection_counts(predicted: pd.DataFrame, reference: pd.DataFrame, article_ids) -> dict:
+    def spans(frame: pd.DataFrame) -> dict[str, list[tuple[int, int]]]:
+        return {a: list(zip(g["start"], g["end"], strict=True)) for a, g in frame.groupby("article_id")}
+
+    by_prediction, by_reference = spans(predicted), spans(reference)
     tp = fp = fn = 0
     for article_id in article_ids:
-        p = [tuple(x) for x in predicted.loc[predicted["article_id"] == article_id, ["start", "end"]].to_numpy()]
-        r = [tuple(x) for x in reference.loc[reference["article_id"] == article_id, ["start", "end"]].to_numpy()]
+        p, r = by_prediction.get(article_id, []), by_reference.get(article_id, [])
         n = matched(p, r)
         tp, fp, fn = tp + n, fp + len(p) - n, fn + len(r) - n
     return {"tp": tp, "fp": fp, "fn": fn}
