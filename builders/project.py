@@ -31,8 +31,15 @@ class LabelStudioSettings:
 
     # The projects whose snapshots belong to the dataset; a snapshot of any other is refused.
     projects: tuple[int, ...] = ()
-    # The model version whose predictions are aggregated; None: every version found.
-    model_version: str | None = None
+    # The model versions whose predictions are aggregated, in order of preference: an article's
+    # model labels come from the first listed version that has a prediction for it. Empty: every
+    # version found. (`model_version = "v2"` in khc.toml is a list of one.)
+    model_versions: tuple[str, ...] = ()
+
+    @property
+    def model_version(self) -> str | None:
+        """The preferred (current) model version, or None when none is declared."""
+        return self.model_versions[0] if self.model_versions else None
 
 
 @dataclass(frozen=True)
@@ -256,7 +263,32 @@ def _labelstudio_settings(section: dict, shown: str) -> LabelStudioSettings:
             file=shown,
             fix="e.g. projects = [7]",
         )
-    model_version = section.get("model_version")
-    if model_version is not None and (not isinstance(model_version, str) or not model_version):
-        fail("[labelstudio] model_version must be a non-empty string", file=shown, fix='e.g. model_version = "v1"')
-    return LabelStudioSettings(projects=tuple(projects), model_version=model_version)
+    declared = section.get("model_version", [])
+    versions = [declared] if isinstance(declared, str) else declared
+    if not isinstance(versions, list) or not all(isinstance(v, str) and v for v in versions):
+        fail(
+            "[labelstudio] model_version must be a model version or a list of them (in order of preference)",
+            file=shown,
+            fix='e.g. model_version = "maintainers-pilot-v2", or ["maintainers-pilot-v2", "baseline-1a2b3c4d"]',
+        )
+    return LabelStudioSettings(projects=tuple(projects), model_versions=tuple(versions))
+
+
+def declare_model_version(project: Project, version: str) -> bool:
+    """Add `version` after the declared model versions in khc.toml (`[labelstudio] model_version`),
+    so its predictions reach Label Studio and the build where no preferred version has one. Returns
+    whether the file changed; the line is rewritten in place, every other line kept."""
+    if version in project.labelstudio.model_versions:
+        return False
+    marker = project.root / MARKER
+    text = marker.read_text(encoding="utf-8")
+    versions = [*project.labelstudio.model_versions, version]
+    line = "model_version = [" + ", ".join(f'"{v}"' for v in versions) + "]"
+    if re.search(r"(?m)^model_version = .*$", text):
+        text = re.sub(r"(?m)^model_version = .*$", lambda _m: line, text, count=1)
+    elif re.search(r"(?m)^\[labelstudio\]\s*$", text):
+        text = re.sub(r"(?m)^\[labelstudio\]\s*$", lambda _m: "[labelstudio]\n" + line, text, count=1)
+    else:
+        text = text.rstrip("\n") + "\n\n[labelstudio]\n" + line + "\n"
+    marker.write_text(text, encoding="utf-8")
+    return True

@@ -38,14 +38,15 @@ def copy_project(dest: Path, *, with_fixture_labels: bool = True) -> Path:
 FIXTURE_PROJECT, FIXTURE_MODEL = 7, "fixture-model-v1"
 
 
-def declare(root: Path, *, projects: list[int] | None = None, model_version: str | None = None) -> None:
+def declare(root: Path, *, projects: list[int] | None = None, model_version: str | list[str] | None = None) -> None:
     """Set `[labelstudio]` projects / model_version in a project's khc.toml."""
     settings = root / "khc.toml"
     text = settings.read_text(encoding="utf-8")
     if projects is not None:
         text = re.sub(r"(?m)^projects = .*$", f"projects = {projects}", text)
     if model_version is not None:
-        text = re.sub(r"(?m)^model_version = .*$", f'model_version = "{model_version}"', text)
+        declared = json.dumps(model_version)  # a TOML string or array of strings reads the same
+        text = re.sub(r"(?m)^model_version = .*$", lambda _m: f"model_version = {declared}", text)
     settings.write_text(text, encoding="utf-8")
 
 

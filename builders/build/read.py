@@ -132,7 +132,7 @@ def read_labels(project: Project, corpus: pd.DataFrame, *, skip_invalid: bool = 
             readable.append(snapshot)
         except KhcError as exc:
             problems.extend(exc.problems)
-    reader = TaskReader(corpus, model_version=project.labelstudio.model_version, skip_invalid=skip_invalid)
+    reader = TaskReader(corpus, model_versions=project.labelstudio.model_versions, skip_invalid=skip_invalid)
     try:
         index = build_index(readable, lambda s: iter_tasks(s.path, s.shown))
     except KhcError as exc:
@@ -156,6 +156,7 @@ def read_labels(project: Project, corpus: pd.DataFrame, *, skip_invalid: bool = 
         raise KhcError(problems)
     units, spans = reader.rows.tables()
     units, spans = reader.one_per_annotator(units, spans)
+    units, spans = reader.one_model_per_article(units, spans)
     reader.counts["annotations_read"] = int((units["origin"] == HUMAN).sum())
     reader.counts["predictions_read"] = int((units["origin"] == MODEL).sum())
     reader.counts["spans_read"] = len(spans)

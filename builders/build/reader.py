@@ -30,10 +30,10 @@ Keeps = Callable[[tuple[int, int]], bool] | None
 class TaskReader:
     """Reads tasks into `rows`; collects problems instead of stopping at the first."""
 
-    def __init__(self, corpus: pd.DataFrame, *, model_version: str | None = None, skip_invalid: bool = False):
+    def __init__(self, corpus: pd.DataFrame, *, model_versions: tuple[str, ...] = (), skip_invalid: bool = False):
         self.texts = dict(zip(corpus["article_id"], corpus["text"], strict=True))
         self.hashes = dict(zip(corpus["article_id"], corpus["text_sha256"], strict=True))
-        self.model_version = model_version
+        self.model_versions = model_versions
         self.skip_invalid = skip_invalid
         self.rows = LabelRows()
         self.problems: list[Problem] = []
@@ -179,7 +179,7 @@ class TaskReader:
                 "give every pre-annotation a model_version naming the model (or pilot) and guideline version",
             )
             return
-        if self.model_version is not None and model_version != self.model_version:
+        if self.model_versions and model_version not in self.model_versions:
             self.counts["predictions_not_current"] += 1  # history: another model version than khc.toml's
             return
         unit = {
@@ -238,6 +238,21 @@ class TaskReader:
         for entry in entries.values():
             self.listed("skipped_invalid", entry)
         del self.problems[before:]
+
+    def one_model_per_article(self, units: pd.DataFrame, spans: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """One model version per article: the first of the declared versions that has a prediction for
+        it (the others are counted as predictions_not_current)."""
+        if len(self.model_versions) < 2:
+            return units, spans
+        rank = units["model_version"].map({v: i for i, v in enumerate(self.model_versions)})
+        model = units["origin"] == MODEL
+        best = rank[model].groupby(units.loc[model, "article_id"]).transform("min")
+        dropped = units.loc[model[model].index[rank[model] != best], "annotation_uid"]
+        if dropped.empty:
+            return units, spans
+        self.counts["predictions_not_current"] += len(dropped)
+        units = units[~units["annotation_uid"].isin(dropped)].reset_index(drop=True)
+        return units, spans[~spans["annotation_uid"].isin(dropped)].reset_index(drop=True)
 
     def one_per_annotator(self, units: pd.DataFrame, spans: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         """One person is one annotator per article across the declared projects: where a pseudonym

@@ -15,6 +15,7 @@ from pathlib import Path
 from builders import __version__
 from builders.cli import data, labelstudio, releases
 from builders.errors import explain, scrub
+from builders.model.cli import add_model_commands
 
 DESCRIPTION = """\
 Build the ketamine-health-claims dataset: web articles making health claims about
@@ -44,6 +45,7 @@ COMMANDS = (
     data.add_agreement,
     data.add_schema,
     labelstudio.add_ls,
+    add_model_commands,  # khc model train|evaluate|backend (builders/model/cli.py)
 )
 
 

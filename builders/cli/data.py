@@ -8,6 +8,8 @@ from pathlib import Path
 
 from builders.cli.common import Commands
 from builders.errors import KhcError, Problem
+from builders.model.cli import add_preannotate_options, require_spec
+from builders.model.cli import run_preannotate as run_model_preannotate
 from builders.project import load_project
 
 
@@ -127,13 +129,16 @@ def add_preannotate(commands: Commands) -> None:
         "against the schema, and write annotations/predictions/<model_version>.json. Pre-annotations "
         "are model labels (origin = model) for annotators to correct, never human labels.",
     )
-    p.add_argument("spec", help="the YAML spec, e.g. annotations/pilot/pilot-v1.yaml")
+    p.add_argument("spec", nargs="?", help="the YAML spec, e.g. annotations/pilot/pilot-v2.yaml")
+    add_preannotate_options(p)  # --model and article ids: the baseline model's predictions (issue 16)
     p.set_defaults(func=run_preannotate)
 
 
 def run_preannotate(args: argparse.Namespace) -> int:
     from builders.labelstudio.preannotate import preannotate
 
+    if args.model or not args.spec or args.article_ids:  # the baseline model's predictions (issue 16)
+        return run_model_preannotate(args) if args.model else require_spec(args)
     project = load_project(args.root)
     out = preannotate(project, Path(args.spec).resolve())
     tasks = json.loads(out.read_text(encoding="utf-8"))
@@ -146,14 +151,17 @@ def add_agreement(commands: Commands) -> None:
     p = commands.add_parser(
         "agreement",
         help="inter-annotator agreement and a disagreement list for adjudication",
-        description="Agreement between annotators (humans, and models as annotators) on the units they "
-        "share: span matching (exact and IoU >= 0.5), Krippendorff's alpha for claim_type (nominal), "
+        description="Agreement between the people who annotated (a model is never a rater among them; each "
+        "model is compared with each person apart) on the units they share: span matching (exact and IoU >= "
+        "0.5), Krippendorff's alpha for claim_type (nominal), "
         "evidence (ordinal, not_applicable left out), each risk-disclosure item and the two article "
         "criteria, and Cohen's kappa for every pair, each with the number of units behind it. A figure "
         "with fewer than two annotators on any unit is 'not available', never 1.0. The adjudicated "
         "answer is the annotation flagged ground_truth in Label Studio.",
     )
-    p.add_argument("--annotators", help="comma-separated pseudonyms (or model/VERSION); default: everyone")
+    p.add_argument(
+        "--annotators", help="comma-separated pseudonyms (or model/VERSION); default: the people (models apart)"
+    )
     p.add_argument("--json", help="also write the full report (all pairs) as JSON to this file")
     p.add_argument("--disagreements", help="write the units the annotators disagree on as CSV to this file")
     p.set_defaults(func=run_agreement)

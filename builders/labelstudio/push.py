@@ -62,11 +62,11 @@ def pre_annotations(project: Project) -> dict[str, list[dict]]:
     version khc.toml declares (one model version per Label Studio project; older versions are
     history, never shown to annotators)."""
     found: dict[str, list[dict]] = {}
-    current = project.labelstudio.model_version
+    declared = project.labelstudio.model_versions
     for path in discover(project)[1]:
         for task in iter_tasks(path, project.rel(path)):
             for prediction in task.get("predictions") or []:
-                if current is not None and prediction.get("model_version") != current:
+                if declared and prediction.get("model_version") not in declared:
                     continue
                 found.setdefault(task["data"]["article_id"], []).append(
                     {
@@ -75,6 +75,11 @@ def pre_annotations(project: Project) -> dict[str, list[dict]]:
                         "score": prediction.get("score"),
                     }
                 )
+    if len(declared) > 1:  # one model version per article: the first declared version that has one
+        rank = {v: i for i, v in enumerate(declared)}
+        for article_id, predictions in found.items():
+            best = min(rank[p["model_version"]] for p in predictions)
+            found[article_id] = [p for p in predictions if rank[p["model_version"]] == best]
     return found
 
 

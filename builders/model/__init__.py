@@ -1,0 +1,1 @@
+"""Baseline model: candidates, features, training, evaluation, predictions (issue 16)."""

@@ -1,0 +1,232 @@
+"""`khc model evaluate`: cross-validation grouped by article, against a majority-class baseline.
+
+Folds come from folds.py (leave-one-article-out below 10 labelled articles, the shared
+5-fold assignment from there on); an article's candidates, claims and answers are always
+on one side only. Predictions of all folds are pooled before the figures are computed.
+- detection: a predicted span is correct when it is matched one-to-one to a reference
+  claim with character IoU ≥ 0.5 (the build's overlap rule); precision, recall, F1. The
+  baseline gives every sentence's answer the training folds' majority gives (claim or not).
+- claim_type, evidence (on the reference claims' texts), harms_explained and
+  evidence_explained: F1 per class and macro F1; the baseline answers the training folds'
+  most frequent class. Each risk-disclosure item: F1 of "present".
+A figure with nothing to count is None with the reason in `notes`, never NaN.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+
+from builders.build.spans import MATCH_IOU, iou
+from builders.model.data import TrainingData
+from builders.model.folds import cv_groups
+from builders.model.predict import label_texts, predict_answers, predict_spans
+from builders.model.train import article_targets, candidate_table, fit
+from builders.progress import note
+from builders.schema import CLAIM_TYPE, EVIDENCE, EVIDENCE_EXPLAINED, HARMS_EXPLAINED, RISK_DISCLOSURES
+
+
+def _f1(tp: int, fp: int, fn: int) -> dict:
+    def ratio(a: int, b: int) -> float | None:
+        return round(a / b, 4) if b else None
+
+    return {
+        "precision": ratio(tp, tp + fp),
+        "recall": ratio(tp, tp + fn),
+        "f1": ratio(2 * tp, 2 * tp + fp + fn),
+        "tp": tp,
+        "fp": fp,
+        "fn": fn,
+    }
+
+
+def matched(predicted: list[tuple[int, int]], reference: list[tuple[int, int]]) -> int:
+    """One-to-one matches with IoU ≥ 0.5, best pairs first."""
+    pairs = sorted(
+        ((iou(*p, *r), i, j) for i, p in enumerate(predicted) for j, r in enumerate(reference)), reverse=True
+    )
+    used_p, used_r, n = set(), set(), 0
+    for score, i, j in pairs:
+        if score < MATCH_IOU:
+            break
+        if i not in used_p and j not in used_r:
+            used_p.add(i)
+            used_r.add(j)
+            n += 1
+    return n
+
+
+def detection_counts(predicted: pd.DataFrame, reference: pd.DataFrame, article_ids) -> dict:
+    def spans(frame: pd.DataFrame) -> dict[str, list[tuple[int, int]]]:
+        return {a: list(zip(g["start"], g["end"], strict=True)) for a, g in frame.groupby("article_id")}
+
+    by_prediction, by_reference = spans(predicted), spans(reference)
+    tp = fp = fn = 0
+    for article_id in article_ids:
+        p, r = by_prediction.get(article_id, []), by_reference.get(article_id, [])
+        n = matched(p, r)
+        tp, fp, fn = tp + n, fp + len(p) - n, fn + len(r) - n
+    return {"tp": tp, "fp": fp, "fn": fn}
+
+
+def class_figures(truth: list, predicted: list, names: list[str]) -> dict:
+    """Per-class F1 over the schema's classes and macro F1 over those seen in either list."""
+    per_class = {}
+    for name in names:
+        tp = sum(t == name and p == name for t, p in zip(truth, predicted, strict=True))
+        fp = sum(t != name and p == name for t, p in zip(truth, predicted, strict=True))
+        fn = sum(t == name and p != name for t, p in zip(truth, predicted, strict=True))
+        per_class[name] = {"f1": _f1(tp, fp, fn)["f1"], "support": sum(t == name for t in truth)}
+    seen = [v["f1"] for n, v in per_class.items() if v["f1"] is not None]
+    correct = sum(t == p for t, p in zip(truth, predicted, strict=True))
+    return {
+        "macro_f1": round(float(np.mean(seen)), 4) if seen else None,
+        "accuracy": round(correct / len(truth), 4) if truth else None,
+        "per_class": per_class,
+    }
+
+
+def majority(labels) -> str | None:
+    counted = Counter(v for v in labels if v is not None)
+    return min(counted, key=lambda v: (-counted[v], str(v))) if counted else None
+
+
+def _sentence_is_claim(table: pd.DataFrame, claims: pd.DataFrame) -> pd.Series:
+    sentences = table[table["kind"] == "sentence"]
+    by_article = {a: g[["start", "end"]].to_numpy() for a, g in claims.groupby("article_id")}
+    return pd.Series(
+        [
+            any(iou(s, e, cs, ce) >= MATCH_IOU for cs, ce in by_article.get(a, []))
+            for a, s, e in zip(sentences["article_id"], sentences["start"], sentences["end"], strict=True)
+        ],
+        index=sentences.index,
+    )
+
+
+class _Pooled:
+    """Reference, model and baseline answers of every fold, pooled per target."""
+
+    def __init__(self) -> None:
+        self.answers: dict[str, tuple[list, list, list]] = {}
+
+    def add(self, name: str, truth: list, predicted: list, baseline_answer) -> None:
+        t, p, b = self.answers.setdefault(name, ([], [], []))
+        for label, guess in zip(truth, predicted, strict=True):
+            if label is not None and not (isinstance(label, float) and np.isnan(label)):
+                t.append(label)
+                p.append(guess)
+                b.append(baseline_answer)
+
+
+def cross_validate(data: TrainingData, seed: int, table: pd.DataFrame | None = None) -> dict:
+    """The evaluation report (JSON-ready)."""
+    table = candidate_table(data.articles) if table is None else table
+    article_ids = data.articles["article_id"].tolist()
+    scheme, folds = cv_groups(article_ids)
+    origins = dict(sorted(Counter(data.articles["origin"].fillna("unknown")).items()))
+    report: dict = {"scheme": scheme, "folds": len(set(folds.values())), "articles": len(article_ids)}
+    report |= {"seed": seed, "reference": reference_of(origins), "notes": []}
+    if len(article_ids) < 2:
+        report["notes"].append(
+            f"only {len(article_ids)} labelled article: nothing to cross-validate against, so no figure is given; "
+            "label more articles before reading anything into the baseline"
+        )
+        return report
+    spans, baseline_spans, pooled = [], [], _Pooled()
+    targets = article_targets(data.articles)
+    fold_of_article = data.articles["article_id"].map(folds)
+    for number, fold in enumerate(sorted(set(folds.values())), start=1):
+        note(f"fold {number} of {report['folds']}")
+        inside = (fold_of_article != fold).to_numpy()
+        held = set(data.articles["article_id"][~inside])
+        claims_in = data.claims["article_id"].isin(held).to_numpy()
+        table_in = table["article_id"].isin(held).to_numpy()
+        part = TrainingData(data.articles[inside], data.claims[~claims_in], data.guideline_version, "", {})
+        fitted = fit(part, seed, table[~table_in])
+        held_articles, held_claims = data.articles[~inside], data.claims[claims_in]
+        spans.append(predict_spans(fitted, held_articles, table[table_in]))
+        sentence_claims = _sentence_is_claim(table[~table_in], part.claims)
+        if len(sentence_claims) and sentence_claims.mean() > 0.5:
+            baseline_spans.append(table[table_in & (table["kind"] == "sentence").to_numpy()])
+        for family in (CLAIM_TYPE, EVIDENCE):
+            labels, _ = label_texts(fitted.estimators.get(family.name), held_claims["text"].tolist())
+            pooled.add(family.name, held_claims[family.name].tolist(), labels, majority(part.claims[family.name]))
+        answers = predict_answers(fitted, held_articles["text"].tolist())
+        for name, labels in targets.items():
+            guesses = [_answer(name, a) for a in answers]
+            pooled.add(name, labels[~inside].tolist(), guesses, majority(labels[inside]))
+    _detection(report, data, pd.concat(spans), baseline_spans)
+    for family in (CLAIM_TYPE, EVIDENCE):
+        report[family.name] = _classes(report, family.name, *pooled.answers[family.name], family.names, "claims")
+    report[RISK_DISCLOSURES.name] = {}
+    for name in targets:
+        truth, predicted, baseline = pooled.answers.get(name, ([], [], []))
+        if name.startswith(f"{RISK_DISCLOSURES.name}."):
+            figures = _classes(report, name, truth, predicted, baseline, ["present", "absent"], "articles")
+            report[RISK_DISCLOSURES.name][name.split(".", 1)[1]] = {
+                "units": figures["units"],
+                "present": figures["model"]["per_class"]["present"]["support"],
+                "model": {"f1": figures["model"]["per_class"]["present"]["f1"]},
+                "baseline": {"f1": figures["baseline"]["per_class"]["present"]["f1"]},
+            }
+        else:
+            names = (HARMS_EXPLAINED if name == HARMS_EXPLAINED.name else EVIDENCE_EXPLAINED).names
+            report[name] = _classes(report, name, truth, predicted, baseline, names, "articles")
+    return report
+
+
+def reference_of(origins: dict[str, int]) -> dict:
+    if set(origins) <= {"model"}:
+        text = (
+            "the maintainers' pre-annotations (origin = model), not human labels: the figures say how well the "
+            "baseline reproduces the pre-annotations, not how well it agrees with people"
+        )
+    elif set(origins) == {"human"}:
+        text = "the aggregated human labels (origin = human)"
+    else:
+        text = (
+            f"human labels for {origins.get('human', 0)} articles and the maintainers' pre-annotations "
+            f"(origin = model) for {origins.get('model', 0)}: only part of the figures compare with people"
+        )
+    return {"origin_counts": origins, "description": text}
+
+
+def _detection(report: dict, data: TrainingData, predicted: pd.DataFrame, baseline: list[pd.DataFrame]) -> None:
+    ids = data.articles["article_id"]
+    model = detection_counts(predicted, data.claims, ids)
+    base = detection_counts(pd.concat(baseline) if baseline else predicted.iloc[:0], data.claims, ids)
+    report["detection"] = {
+        "units": len(data.claims),
+        "unit": "reference claims",
+        "model": _f1(**model),
+        "baseline": _f1(**base),
+        "baseline_rule": "every sentence is a claim when most training sentences are, else none",
+    }
+    if not len(data.claims):
+        report["notes"].append("the reference has no claims: detection F1 is not available")
+
+
+def _answer(name: str, answers: dict) -> str | None:
+    if name.startswith(f"{RISK_DISCLOSURES.name}."):
+        ticked = answers.get(RISK_DISCLOSURES.name, ([], 0.0))[0]
+        return "present" if name.split(".", 1)[1] in ticked else "absent"
+    return answers.get(name, ([None], 0.0))[0][0]
+
+
+def _classes(report: dict, name: str, truth, predicted, baseline, names: list[str], unit: str) -> dict:
+    missing = [n for n in names if n not in truth]
+    if not truth:
+        report["notes"].append(f"{name}: the reference has no {unit} with this label, so no figure is given")
+    elif missing:
+        report["notes"].append(
+            f"{name}: no reference {unit} of {', '.join(missing)}; their F1 is not available (or 0 when predicted) "
+            f"and the macro F1 covers the classes seen"
+        )
+    return {
+        "units": len(truth),
+        "unit": unit,
+        "model": class_figures(truth, predicted, names),
+        "baseline": class_figures(truth, baseline, names),
+    }

@@ -1,0 +1,129 @@
+"""`khc preannotate --model models/VERSION [ARTICLE_ID ...]`: the baseline's Label Studio predictions.
+
+Writes `annotations/predictions/<model_version>.json` in the task-import shape of
+`builders/labelstudio/preannotate.py` (result items from `builders/labelstudio/results.py`),
+with the model's version and a `score` per region and per task. They are predictions, so
+they enter Label Studio as predictions (never annotations) and the dataset as
+`origin = model`; a human annotation of the same task is never replaced, and human labels
+win aggregation over model labels. Without article ids: every article that has no
+prediction of any version yet. A file of the same version already there is merged: its
+other articles are kept.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from builders.corpus.records import load_corpus
+from builders.errors import KhcError, Problem
+from builders.labelstudio.labelconfig import labeling_config_sha256
+from builders.labelstudio.push import pre_annotations
+from builders.labelstudio.results import choice_result, span_results
+from builders.model.predict import ArticlePrediction, predict
+from builders.model.store import load
+from builders.progress import note
+from builders.project import Project
+from builders.schema import ARTICLE_FAMILIES, CLAIM_TYPE, EVIDENCE
+
+
+def result_of(article_id: str, found: ArticlePrediction) -> list[dict]:
+    result: list[dict] = []
+    for number, span in enumerate(found.spans, start=1):
+        items = span_results(
+            f"{article_id}-b{number:03d}",
+            span["start"],
+            span["end"],
+            span["text"],
+            span[CLAIM_TYPE.name],
+            span[EVIDENCE.name],
+        )
+        for item in items:
+            item["score"] = round(span["score"], 4)
+        result.extend(items)
+    for family in ARTICLE_FAMILIES:
+        if family.name in found.answers:
+            values, score = found.answers[family.name]
+            item = choice_result(f"{article_id}-{family.name}", family.name, values)
+            item["score"] = round(score, 4)
+            result.append(item)
+    return result
+
+
+def task_score(result: list[dict]) -> float | None:
+    """Mean score of the task's regions and answers (a span's two items count once)."""
+    scores = {(r["id"]): r["score"] for r in result if "score" in r}
+    return round(float(np.mean(list(scores.values()))), 4) if scores else None
+
+
+def choose_articles(project: Project, corpus_ids: list[str], named: list[str]) -> list[str]:
+    if named:
+        unknown = sorted(set(named) - set(corpus_ids))
+        if unknown:
+            raise KhcError(
+                Problem(
+                    f"articles {unknown} are not in the corpus",
+                    project.rel(project.corpus_file),
+                    fix="name articles by their article_id (corpus/articles.jsonl), or add them with khc ingest",
+                )
+            )
+        return sorted(set(named))
+    have = pre_annotations(project)
+    return [a for a in corpus_ids if a not in have]
+
+
+def preannotate_with_model(
+    project: Project, model_dir: Path, named: list[str]
+) -> tuple[Path, dict, list[str], list[str]]:
+    """(predictions file, card, articles written, articles with nothing predicted)."""
+    fitted, card = load(model_dir, project.guideline_version())
+    corpus = load_corpus(project)
+    chosen = choose_articles(project, corpus["article_id"].tolist(), named)
+    rows = corpus[corpus["article_id"].isin(set(chosen))].sort_values("article_id")
+    note(f"predicting for {len(rows)} articles with {card['model_version']}")
+    found = predict(fitted, rows[["article_id", "text"]]) if len(rows) else {}
+    guideline_version = project.guideline_version()
+    out = project.predictions_dir / f"{card['model_version']}.json"
+    tasks = _existing(out, project)
+    empty = []
+    for row in rows.itertuples(index=False):
+        result = result_of(row.article_id, found[row.article_id])
+        if not result:  # an empty prediction would decide the article has no claims: leave it out
+            empty.append(row.article_id)
+            continue
+        tasks[row.article_id] = {
+            "data": {
+                "text": row.text,
+                "article_id": row.article_id,
+                "text_sha256": row.text_sha256,
+                "guideline_version": guideline_version,
+                "labeling_config_sha256": labeling_config_sha256(),
+            },
+            "predictions": [{"model_version": card["model_version"], "score": task_score(result), "result": result}],
+        }
+    written = [a for a in chosen if a not in empty]
+    if written:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_suffix(".json.tmp")
+        ordered = [tasks[a] for a in sorted(tasks)]
+        tmp.write_text(json.dumps(ordered, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        tmp.replace(out)
+    return out, card, written, empty
+
+
+def _existing(path: Path, project: Project) -> dict[str, dict]:
+    if not path.is_file():
+        return {}
+    try:
+        tasks = json.loads(path.read_text(encoding="utf-8"))
+        return {t["data"]["article_id"]: t for t in tasks}
+    except (ValueError, KeyError, TypeError) as exc:
+        raise KhcError(
+            Problem(
+                f"cannot merge with the predictions already there: {exc}",
+                project.rel(path),
+                fix="restore the file from git (it is written by khc preannotate), or delete it to start over",
+            )
+        ) from exc

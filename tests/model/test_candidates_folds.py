@@ -1,0 +1,88 @@
+"""Claim candidates from pysbd, and the per-article fold assignment."""
+
+from __future__ import annotations
+
+import itertools
+import json
+
+import pytest
+
+from builders.build.spans import MATCH_IOU, iou
+from builders.model.candidates import candidates, sentences
+from builders.model.folds import LEAVE_ONE_OUT_BELOW, N_FOLDS, cv_groups, fold_of
+from builders.project import load_project
+from tests.conftest import REPO
+
+ARTICLES = [json.loads(line) for line in (REPO / "corpus" / "articles.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def test_candidates_are_trimmed_ranges_of_the_text():
+    for article in ARTICLES:
+        text = article["text"]
+        found = candidates(text)
+        assert found
+        for c in found:
+            piece = text[c.start : c.end]
+            assert piece == piece.strip() and piece[-1] not in ".!?" and "\n" not in piece
+            assert not piece.startswith("- ")
+            assert 0 < c.coverage <= 1 and 0 <= c.position <= 1
+
+
+def test_sentences_do_not_overlap_and_clauses_stay_inside_their_sentence():
+    text = ARTICLES[0]["text"]
+    spans = sentences(text)
+    assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
+    for c in candidates(text):
+        start, end = spans[c.sentence]
+        assert start <= c.start < c.end <= end
+
+
+def test_most_pilot_claims_have_a_matching_candidate():
+    tasks = json.loads(
+        (REPO / "annotations" / "predictions" / f"{load_project(REPO).labelstudio.model_version}.json").read_text(
+            "utf-8"
+        )
+    )
+    total = matched = 0
+    for task in tasks:
+        found = candidates(task["data"]["text"])
+        for item in task["predictions"][0]["result"]:
+            if item["from_name"] != "claim_type":
+                continue
+            total += 1
+            v = item["value"]
+            matched += any(iou(c.start, c.end, v["start"], v["end"]) >= MATCH_IOU for c in found)
+    assert total and matched / total >= 0.9, (matched, total)
+
+
+def test_a_text_without_sentences_has_no_candidates():
+    assert candidates("") == [] and candidates("  \n ") == []
+
+
+def test_folds_are_balanced_deterministic_and_keep_recorded_ones():
+    ids = [f"khc-{i:06d}" for i in range(1, 101)]
+    folds = fold_of(ids, "seed")
+    assert folds == fold_of(list(reversed(ids)), "seed")
+    sizes = [list(folds.values()).count(f) for f in range(N_FOLDS)]
+    assert max(sizes) - min(sizes) <= 1
+    assert fold_of(ids, "other seed") != folds
+    more = fold_of([*ids, "khc-000101", "khc-000102"], "seed", existing=folds)
+    assert {a: more[a] for a in ids} == folds  # a recorded fold never moves
+
+
+def test_near_duplicate_twins_share_a_fold():
+    ids = [f"a{i}" for i in range(20)]
+    groups = {"a3": "g", "a11": "g", "a17": "g"}
+    folds = fold_of(ids, "seed", groups=groups)
+    assert folds["a3"] == folds["a11"] == folds["a17"]
+
+
+@pytest.mark.parametrize("n", [2, LEAVE_ONE_OUT_BELOW - 1, LEAVE_ONE_OUT_BELOW, 40])
+def test_cv_scheme_by_number_of_articles(n):
+    ids = [f"a{i:03d}" for i in range(n)]
+    scheme, folds = cv_groups(ids)
+    assert set(folds) == set(ids)  # each article in exactly one fold: never on both sides
+    if n < LEAVE_ONE_OUT_BELOW:
+        assert scheme == "leave-one-article-out" and len(set(folds.values())) == n
+    else:
+        assert len(set(folds.values())) == N_FOLDS
