@@ -3,10 +3,11 @@
 Label Studio's text offsets can be off (a) after characters outside the Basic Multilingual
 Plane, because the browser counts UTF-16 code units where Python counts code points, and
 (b) after `\\r\\n`, when the text it showed had CRLF line ends that the corpus does not.
-A span is accepted only if its offsets reproduce its own `text`. If they don't, the
-candidates below are tried in order; the first that reproduces the text is a repair
-(counted by reason). If none does, the span's text must occur exactly once in the
-article; otherwise the span is an error, never silently shifted.
+A span is accepted only if its offsets reproduce its own `text`, read as code points or
+in one of the conventions below; a reading other than code points is a repair (counted by
+reason), and two readings that put the text at different places are an error. If no
+reading does, the span's text must occur exactly once in the article; otherwise the span
+is an error, never silently shifted.
 """
 
 from __future__ import annotations
@@ -40,18 +41,31 @@ class SpanMismatch(ValueError):
 
 
 def locate_span(text: str, start: int, end: int, span_text: str) -> tuple[int, int, Repair | None]:
-    """Return (start, end, repair) such that text[start:end] == span_text, or raise SpanMismatch."""
-    if 0 <= start < end <= len(text) and text[start:end] == span_text:
-        return start, end, None
+    """Return (start, end, repair) such that text[start:end] == span_text, or raise SpanMismatch.
+
+    The offsets are read in every convention the text allows (code points; UTF-16 units if the
+    text has astral characters; CRLF counts if it has line ends). If two readings put the text
+    at different places, the intended place is unknown: an error, never a pick."""
     wanted = span_text.replace("\r\n", "\n")
-    candidates: list[tuple[Repair, int, int]] = []
+    readings: list[tuple[Repair | None, int, int]] = [(None, start, end)]
     if any(ord(c) > 0xFFFF for c in text):
-        candidates.append(("utf16_offsets", _utf16_to_codepoint(text, start), _utf16_to_codepoint(text, end)))
+        readings.append(("utf16_offsets", _utf16_to_codepoint(text, start), _utf16_to_codepoint(text, end)))
     if "\n" in text:
-        candidates.append(("crlf_offsets", _crlf_to_lf(text, start), _crlf_to_lf(text, end)))
-    for repair, s, e in candidates:
-        if text[s:e] == wanted:
-            return s, e, repair
+        readings.append(("crlf_offsets", _crlf_to_lf(text, start), _crlf_to_lf(text, end)))
+    places: dict[tuple[int, int], Repair | None] = {}
+    for repair, s, e in readings:
+        exact = span_text if repair is None else wanted
+        if 0 <= s < e <= len(text) and text[s:e] == exact and (s, e) not in places:
+            places[(s, e)] = repair
+    if len(places) > 1:
+        shown = ", ".join(f"{s}-{e} ({repair or 'as code points'})" for (s, e), repair in places.items())
+        raise SpanMismatch(
+            f"its offsets {start}-{end} put its text {_clip(span_text)!r} at more than one place depending on how "
+            f"they are counted ({shown}), so the intended place is ambiguous"
+        )
+    if places:
+        (s, e), repair = next(iter(places.items()))
+        return s, e, repair
     if not wanted:
         raise SpanMismatch("the span's text is empty")
     first = text.find(wanted)
