@@ -39,6 +39,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
         version=args.dataset_version,
         date=args.date,
         helper=not args.single_process,
+        resplit=args.resplit,
     )
     print(f"built {project.rel(result.out) if result.out.is_relative_to(project.root) else result.out}")
     for path, n in sorted(result.rows.items()):
@@ -101,7 +102,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     from builders.corpus.ingest import ingest
 
     project = load_project(args.root)
-    conditions = [c.strip() for c in args.conditions.split(",")] if args.conditions else None
+    conditions = [c.strip() for c in args.conditions.split(",")] if args.conditions is not None else None
     record = ingest(
         project,
         Path(args.file),
@@ -112,6 +113,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
         retrieved=args.retrieved,
         conditions=conditions,
         license_note=args.license_note,
+        allow_near_duplicate=args.allow_near_duplicate,
     )
     print(f"added {record['article_id']} ({len(record['text'])} characters) from {record['source_file']}")
     for removal in record["cleaning"]:
@@ -299,6 +301,7 @@ def parser() -> argparse.ArgumentParser:
         help="compute agreement in this process too (default: in a second process beside aggregation, "
         "for corpora of 200 articles or more; the output is the same)",
     )
+    p.add_argument("--resplit", action="store_true", help="accept moved splits (a re-split: major version)")
     p.set_defaults(func=_cmd_build)
 
     p = sub.add_parser(
@@ -356,6 +359,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--retrieved", help="date the text was retrieved, YYYY-MM-DD")
     p.add_argument("--conditions", help="comma-separated conditions, instead of keyword detection")
     p.add_argument("--license-note", help="rights/licence note (default: publisher and licence not recorded)")
+    p.add_argument("--allow-near-duplicate", metavar="REASON", help="ingest a near-duplicate anyway (reason recorded)")
     p.set_defaults(func=_cmd_ingest)
 
     p = sub.add_parser(

@@ -25,7 +25,10 @@ from builders.release.metadata import write_metadata
 from builders.progress import gc_paused, note
 from builders.project import MARKER, Project
 from builders.schema import SCHEMA_VERSION
-from builders.corpus.splits import append_assignments, choose_splits, read_split_file
+from builders.corpus.neardup import CACHE_FILE as NEARDUP_CACHE
+from builders.corpus.neardup import refuse_cross_split_near_duplicates
+from builders.corpus.splits import SPLIT_RECORD_FIELD, append_assignments, check_split_history, choose_splits
+from builders.corpus.splits import read_split_file
 from builders.build.tables import split_tables
 from builders.build.write import output_hashes, staged_output, tool_versions, write_json, write_tables
 
@@ -48,14 +51,17 @@ def build(
     version: str = UNRELEASED,
     date: str | None = None,
     helper: bool = True,
+    resplit: bool = False,
 ) -> BuildResult:
     """Build the dataset; `version` and `date` are set by `khc release` (else: unreleased).
     With `helper`, a large corpus's agreement is computed in a second process (builders/helper.py)."""
     with gc_paused():
-        return _build(project, out, version, date, helper)
+        return _build(project, out, version, date, helper, resplit)
 
 
-def _build(project: Project, out: Path | None, version: str, date: str | None, helper: bool) -> BuildResult:
+def _build(
+    project: Project, out: Path | None, version: str, date: str | None, helper: bool, resplit: bool = False
+) -> BuildResult:
     out = (out or project.default_out).resolve()
     problems = derived.check(project)
     if problems:
@@ -88,10 +94,14 @@ def _build(project: Project, out: Path | None, version: str, date: str | None, h
 
     note("encoding the tables")
     new_assignments = choose_splits(existing, corpus["article_id"].tolist(), project.splits.seed, project.splits.ratios)
+    splits_moved = check_split_history(project, {**existing, **new_assignments}, resplit=resplit)
+    refuse_cross_split_near_duplicates(corpus, {**existing, **new_assignments}, project.root / NEARDUP_CACHE)
     tables = split_tables(corpus, labels, aggregated, {**existing, **new_assignments})
     counts = labels.counts + aggregated.counts
     counts["articles"] = len(corpus)
     counts["new_split_assignments"] = len(new_assignments)
+    if splits_moved:
+        counts["articles_moved_by_resplit"] = len(splits_moved)
     build_report = {"counts": dict(sorted(counts.items())), **labels.report, **aggregated.report}
     del corpus, labels, aggregated  # the Arrow tables hold everything written from here on
 
@@ -130,6 +140,7 @@ def _build(project: Project, out: Path | None, version: str, date: str | None, h
                 "inputs": {project.rel(p): hashes[p] for p in sorted(hashes, key=project.rel)},
                 "outputs": output_hashes(stage, rows),
                 "counts": dict(sorted(counts.items())),
+                SPLIT_RECORD_FIELD: dict(sorted({**existing, **new_assignments}.items())),
                 "tools": tool_versions(),
             },
         )

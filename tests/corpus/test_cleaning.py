@@ -12,7 +12,7 @@ from builders.project import load_project
 from tests.conftest import REPO
 
 sys.path.insert(0, str(REPO / "benchmarks"))
-from generate import article_text  # noqa: E402
+from generate import article_text
 
 
 def test_control_characters_are_stripped_and_counted_per_line():
