@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from builders.build.offsets import SpanMismatch, locate_span
+from builders.build.read import _Reader  # the reader's span path (read_span) on one span at a time
+from builders.project import Project
 
 TEXT = "Intro 😀 line.\nKetamine works fast.\nKetamine is safe."
 
@@ -50,14 +55,6 @@ def test_out_of_range_offsets_do_not_crash():
 
 
 # -- property-based: random texts and spans in the conventions Label Studio may use ---------------
-
-from hypothesis import HealthCheck, example, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-import pandas as pd  # noqa: E402
-
-from builders.build.read import _Reader  # noqa: E402
-from builders.project import Project  # noqa: E402
 
 # Letters and spaces, line ends, astral characters (two UTF-16 units each), combining marks,
 # zero-width joiners and emoji sequences built with them.
