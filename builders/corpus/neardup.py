@@ -16,6 +16,7 @@ Signatures depend only on the text: they are cached by `text_sha256` in
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 import zlib
@@ -126,7 +127,7 @@ class SignatureCache:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(f".{self.path.name}.tmp")
+            tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")  # two writers never share one
             with tmp.open("wb") as handle:
                 np.savez(handle, keys=np.array(list(self.rows)), rows=np.stack(list(self.rows.values())))
             tmp.replace(self.path)
