@@ -12,28 +12,39 @@ is an error, never silently shifted.
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_left
+from functools import lru_cache
 from typing import Literal
 
 Repair = Literal["utf16_offsets", "crlf_offsets", "unique_text_match"]
 
 
+@lru_cache(maxsize=16)
+def _positions(text: str, kind: Literal["astral", "newline"]) -> list[int]:
+    """Where the text has astral characters (two UTF-16 units) or line ends; cached, since every
+    span of an article asks about the same text."""
+    if kind == "newline":
+        return [m.start() for m in re.finditer("\n", text)]
+    return [m.start() for m in _ASTRAL.finditer(text)]
+
+
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+def _reading(text: str, offset: int, wide: list[int]) -> int:
+    """The code-point index an offset means when each character at a `wide` position counts twice:
+    the first index whose count of units before it reaches `offset` (or the text's end)."""
+    return min(len(text), bisect_left(range(len(text) + 1), offset, key=lambda i: i + bisect_left(wide, i)))
+
+
 def _utf16_to_codepoint(text: str, offset: int) -> int:
-    units = 0
-    for index, char in enumerate(text):
-        if units >= offset:
-            return index
-        units += 2 if ord(char) > 0xFFFF else 1
-    return len(text)
+    return _reading(text, offset, _positions(text, "astral"))
 
 
 def _crlf_to_lf(text: str, offset: int) -> int:
     """Offset counted on the text with every \\n written as \\r\\n, mapped to the text itself."""
-    count = 0
-    for index, char in enumerate(text):
-        if count >= offset:
-            return index
-        count += 2 if char == "\n" else 1
-    return len(text)
+    return _reading(text, offset, _positions(text, "newline"))
 
 
 class SpanMismatch(ValueError):
@@ -48,9 +59,9 @@ def locate_span(text: str, start: int, end: int, span_text: str) -> tuple[int, i
     at different places, the intended place is unknown: an error, never a pick."""
     wanted = span_text.replace("\r\n", "\n")
     readings: list[tuple[Repair | None, int, int]] = [(None, start, end)]
-    if any(ord(c) > 0xFFFF for c in text):
+    if _positions(text, "astral"):
         readings.append(("utf16_offsets", _utf16_to_codepoint(text, start), _utf16_to_codepoint(text, end)))
-    if "\n" in text:
+    if _positions(text, "newline"):
         readings.append(("crlf_offsets", _crlf_to_lf(text, start), _crlf_to_lf(text, end)))
     places: dict[tuple[int, int], Repair | None] = {}
     for repair, s, e in readings:
