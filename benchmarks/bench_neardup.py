@@ -65,7 +65,9 @@ print(json.dumps({"seconds": seconds, "pairs": len(pairs), "planted_found": [p[:
 
 def timed(command: list[str], env_path: Path) -> tuple[float, str]:
     start = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(env_path)})
+    # cwd too: `python -m` puts the working folder first on the path, before PYTHONPATH
+    env = {**os.environ, "PYTHONPATH": str(env_path)}
+    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=env_path)
     seconds = time.perf_counter() - start
     if result.returncode != 0:
         sys.exit(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
