@@ -16,6 +16,12 @@ from builders.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures"
+# Enough prose after a test's own sentence for `khc ingest` to take it as an article (MIN_PROSE_WORDS).
+ARTICLE_PROSE = (
+    "The clinic gives infusions over forty minutes under the supervision of a doctor who watches blood "
+    "pressure and breathing. Most people feel detached for an hour and some feel sick. The effect on mood "
+    "can last a week, and the treatment is then repeated.\n"
+)
 PROJECT_FILES = ["khc.toml", "datacard.md", "corpus", "annotations/guidelines.md", "annotations/labeling_config.xml"]
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from builders.corpus.records import read_records, sha256_text, write_records
 from builders.project import load_project
-from tests.conftest import NEW_SNAPSHOT, declare, khc, load_export, record, save_export, tree_digest
+from tests.conftest import ARTICLE_PROSE, NEW_SNAPSHOT, declare, khc, load_export, record, save_export, tree_digest
 
 
 @pytest.fixture
@@ -190,7 +190,9 @@ def test_cancelled_annotations_are_skipped_and_counted_not_an_error(project_dir,
 def test_non_bmp_offsets_are_repaired_and_counted(project_dir, capsys, tmp_path):
     """Label Studio counts an emoji as two UTF-16 units; the span's text pins the real place."""
     article = tmp_path / "emoji.txt"
-    article.write_text("Patients love it 😀 and say ketamine works. Ketamine is safe.\n", encoding="utf-8")
+    article.write_text(
+        "Patients love it 😀 and say ketamine works. Ketamine is safe.\n" + ARTICLE_PROSE, encoding="utf-8"
+    )
     assert khc("ingest", str(article), root=project_dir, capsys=capsys)[0] == 0
     text = read_records(load_project(project_dir))[-1]["text"]
     claim = "ketamine works"

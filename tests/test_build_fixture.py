@@ -17,7 +17,7 @@ from builders.features import FEATURES
 from builders.layout import SPLITS
 from builders.project import load_project
 from builders.schema import FAMILIES
-from tests.conftest import copy_project, khc, tree_digest
+from tests.conftest import ARTICLE_PROSE, copy_project, khc, tree_digest
 
 
 @pytest.fixture(scope="module")
@@ -198,7 +198,7 @@ def test_a_new_article_gets_a_split_and_old_ones_never_move(tmp_path, capsys):
     root = copy_project(tmp_path / "p", with_fixture_labels=False)
     before = (root / "corpus" / "splits.csv").read_text()
     article = tmp_path / "new-article.txt"
-    article.write_text("Ketamine nasal spray is approved for treatment-resistant depression.\n", encoding="utf-8")
+    article.write_text("Ketamine nasal spray is approved for depression.\n" + ARTICLE_PROSE, encoding="utf-8")
     assert khc("ingest", str(article), root=root, capsys=capsys)[0] == 0
     after = (root / "corpus" / "splits.csv").read_text()
     assert after.startswith(before) and after.count("\n") == before.count("\n") + 1

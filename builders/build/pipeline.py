@@ -23,8 +23,16 @@ from builders.build.snapshots import label_files
 from builders.build.spans import SpanGroups
 from builders.build.tables import split_tables
 from builders.build.write import output_hashes, tool_versions, write_json, write_tables
+from builders.corpus.neardup import CACHE_FILE as NEARDUP_CACHE
+from builders.corpus.neardup import refuse_cross_split_near_duplicates
 from builders.corpus.records import load_corpus, sha256_file
-from builders.corpus.splits import append_assignments, choose_splits, read_split_file
+from builders.corpus.splits import (
+    SPLIT_RECORD_FIELD,
+    append_assignments,
+    check_split_history,
+    choose_splits,
+    read_split_file,
+)
 from builders.errors import KhcError, fail
 from builders.labelstudio.labelconfig import labeling_config_sha256
 from builders.lock import project_lock
@@ -53,16 +61,24 @@ def build(
     date: str | None = None,
     helper: bool = True,
     skip_invalid: bool = False,
+    resplit: bool = False,
 ) -> BuildResult:
     """Build the dataset; `version` and `date` are set by `khc release` (else: unreleased).
     With `helper`, a large corpus's agreement is computed in a second process (builders/helper.py);
-    with `skip_invalid`, annotations that cannot be read are left out and listed, not fatal."""
+    with `skip_invalid`, annotations that cannot be read are left out and listed, not fatal; with
+    `resplit`, moved splits are accepted (a deliberate re-split, for a major version)."""
     with gc_paused(), project_lock(project, "khc build"):
-        return _build(project, out, version, date, helper, skip_invalid)
+        return _build(project, out, version, date, helper, skip_invalid, resplit)
 
 
 def _build(
-    project: Project, out: Path | None, version: str, date: str | None, helper: bool, skip_invalid: bool = False
+    project: Project,
+    out: Path | None,
+    version: str,
+    date: str | None,
+    helper: bool,
+    skip_invalid: bool = False,
+    resplit: bool = False,
 ) -> BuildResult:
     out = output_target(out or project.default_out, project)
     problems = derived.check(project)
@@ -103,10 +119,14 @@ def _build(
 
     note("encoding the tables")
     new_assignments = choose_splits(existing, corpus["article_id"].tolist(), project.splits.seed, project.splits.ratios)
+    splits_moved = check_split_history(project, {**existing, **new_assignments}, resplit=resplit)
+    refuse_cross_split_near_duplicates(corpus, {**existing, **new_assignments}, project.root / NEARDUP_CACHE)
     tables = split_tables(corpus, labels, aggregated, {**existing, **new_assignments})
     counts = labels.counts + aggregated.counts
     counts["articles"] = len(corpus)
     counts["new_split_assignments"] = len(new_assignments)
+    if splits_moved:
+        counts["articles_moved_by_resplit"] = len(splits_moved)
     build_report = {"counts": dict(sorted(counts.items())), **labels.report, **aggregated.report}
     del corpus, labels, aggregated  # the Arrow tables hold everything written from here on
 
@@ -145,6 +165,7 @@ def _build(
                 "inputs": {project.rel(p): hashes[p] for p in sorted(hashes, key=project.rel)},
                 "outputs": output_hashes(stage, rows),
                 "counts": dict(sorted(counts.items())),
+                SPLIT_RECORD_FIELD: dict(sorted({**existing, **new_assignments}.items())),
                 "tools": tool_versions(),
             },
         )

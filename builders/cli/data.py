@@ -35,6 +35,12 @@ def add_build(commands: Commands) -> None:
         "for corpora of 200 articles or more; the output is the same)",
     )
     p.add_argument(
+        "--resplit",
+        action="store_true",
+        help="accept moved splits (a deliberate re-split: release it as a new major version); without it a "
+        "moved or missing split is refused",
+    )
+    p.add_argument(
         "--skip-invalid",
         action="store_true",
         help="leave out the annotations that cannot be read instead of stopping: each is listed (file, task, "
@@ -57,6 +63,7 @@ def run_build(args: argparse.Namespace) -> int:
             date=args.date,
             helper=not args.single_process,
             skip_invalid=args.skip_invalid,
+            resplit=args.resplit,
         )
     except OSError as exc:
         if exc.filename is None:  # pyarrow's write errors name no file; they come from writing the output
@@ -92,6 +99,12 @@ def add_ingest(commands: Commands) -> None:
     p.add_argument("--retrieved", help="date the text was retrieved, YYYY-MM-DD")
     p.add_argument("--conditions", help="comma-separated conditions, instead of keyword detection")
     p.add_argument("--license-note", help="rights/licence note (default: publisher and licence not recorded)")
+    p.add_argument(
+        "--allow-near-duplicate",
+        metavar="REASON",
+        help="ingest a near-duplicate of an article anyway; the reason is recorded and the article joins its "
+        "twin's split",
+    )
     p.set_defaults(func=run_ingest)
 
 
@@ -99,7 +112,7 @@ def run_ingest(args: argparse.Namespace) -> int:
     from builders.corpus.ingest import ingest
 
     project = load_project(args.root)
-    conditions = [c.strip() for c in args.conditions.split(",")] if args.conditions else None
+    conditions = [c.strip() for c in args.conditions.split(",")] if args.conditions is not None else None
     record = ingest(
         project,
         Path(args.file),
@@ -110,6 +123,7 @@ def run_ingest(args: argparse.Namespace) -> int:
         retrieved=args.retrieved,
         conditions=conditions,
         license_note=args.license_note,
+        allow_near_duplicate=args.allow_near_duplicate,
     )
     print(f"added {record['article_id']} ({len(record['text'])} characters) from {record['source_file']}")
     for removal in record["cleaning"]:

@@ -1,7 +1,10 @@
 """`khc ingest`: a local .txt or .html file → a cleaned, checked article record.
 
 The raw source file is kept under `corpus/sources/` so the cleaning can be re-run and checked
-(`recheck_cleaning`).
+(`recheck_cleaning`). Refused, with nothing written: a file that is not UTF-8 text, a page that
+is not an article (`checks.not_an_article`), a malformed date or condition name, a text already
+in the corpus, and a near-duplicate of an article in it (`neardup`) unless the user gives a
+reason with `allow_near_duplicate`; such an article joins its twin's split.
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from builders.corpus import neardup
+from builders.corpus.checks import condition_names, iso_date, not_an_article
 from builders.corpus.cleaning import clean_text, detect_conditions
 from builders.corpus.records import (
     DEFAULT_LICENSE_NOTE,
@@ -18,7 +23,7 @@ from builders.corpus.records import (
     sha256_text,
     write_records,
 )
-from builders.corpus.splits import assign_new_articles
+from builders.corpus.splits import append_assignments, assign_new_articles, recorded_ids
 from builders.errors import fail
 from builders.lock import locked
 from builders.project import Project
@@ -45,6 +50,19 @@ def read_source(path: Path) -> str:
     return decoded
 
 
+def check_metadata(published: str | None, retrieved: str | None, conditions: list[str] | None) -> list[str] | None:
+    """Dates as YYYY-MM-DD calendar dates, condition names from the declared list (else KhcError)."""
+    try:
+        iso_date(published, "--published")
+        iso_date(retrieved, "--retrieved")
+        names = condition_names(conditions) if conditions is not None else None
+    except ValueError as exc:
+        fail(str(exc), fix="dates are YYYY-MM-DD (e.g. 2026-03-01); leave a date out when it is not known")
+    if published and retrieved and published > retrieved:
+        fail(f"--published {published} is after --retrieved {retrieved}", fix="check both dates")
+    return names
+
+
 @locked("khc ingest")
 def ingest(
     project: Project,
@@ -57,13 +75,22 @@ def ingest(
     retrieved: str | None = None,
     conditions: list[str] | None = None,
     license_note: str | None = None,
+    allow_near_duplicate: str | None = None,
 ) -> dict:
-    """Add one article; refuse a text that is already in the corpus."""
+    """Add one article; refuse what is not an article, a text already in the corpus, and a near-duplicate."""
+    conditions = check_metadata(published, retrieved, conditions)
     records = read_records(project)
     raw = read_source(source)
     text, removals, flags = clean_text(raw, title)
     if not text.strip():
         fail("the article is empty after cleaning", file=str(source), fix="check that this is the right file")
+    reason = not_an_article(text)
+    if reason:
+        fail(
+            f"not an article: {reason}",
+            file=str(source),
+            fix="ingest the article itself (save its full text as .txt if the page hides it behind a banner or wall)",
+        )
     digest = sha256_text(text)
     for record in records:
         if record["text_sha256"] == digest:
@@ -72,6 +99,7 @@ def ingest(
                 file=str(source),
                 fix="nothing to do; an article is ingested once",
             )
+    twin = _near_duplicate(project, source, text, digest, records, allow_near_duplicate)
     source_name = source.name
     if (project.sources_dir / source_name).exists():
         fail(
@@ -80,7 +108,7 @@ def ingest(
             fix="rename the file before ingesting it",
         )
     record = {
-        "article_id": next_article_id(records),
+        "article_id": next_article_id([*(r["article_id"] for r in records), *recorded_ids(project)]),
         "title": title,
         "text": text,
         "text_sha256": digest,
@@ -96,11 +124,56 @@ def ingest(
         "cleaning": removals,
         "flags": flags,
     }
+    if twin:
+        record |= {
+            "near_duplicate_of": twin.article_id,
+            "near_duplicate_similarity": twin.similarity,
+            "near_duplicate_reason": allow_near_duplicate,
+        }
     project.sources_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, project.sources_dir / source_name)
     write_records(project, [*records, record])
-    assign_new_articles(project, [record["article_id"]], write=True)
+    if twin:  # a twin shares its article's split, so no text leaks from one split into another
+        twin_split = assign_new_articles(project, [twin.article_id], write=True)[twin.article_id]
+        append_assignments(project.split_file, {record["article_id"]: twin_split})
+    else:
+        assign_new_articles(project, [record["article_id"]], write=True)
     return record
+
+
+def _near_duplicate(
+    project: Project, source: Path, text: str, digest: str, records: list[dict], allowed: str | None
+) -> neardup.Twin | None:
+    """The most similar twin if `allowed` gives a reason; refuse a twin otherwise."""
+    twins = neardup.find_twins(text, digest, records, project.root / neardup.CACHE_FILE)
+    if allowed is not None and not allowed.strip():
+        fail("--allow-near-duplicate needs a reason", file=str(source), fix='e.g. --allow-near-duplicate "REASON"')
+    if not twins:
+        if allowed is not None:
+            fail(
+                "--allow-near-duplicate was given, but the text is no near-duplicate of any article",
+                file=str(source),
+                fix="leave the option out",
+            )
+        return None
+    if allowed is None:
+        shown = "; ".join(f"{t.article_id} (Jaccard similarity {t.similarity:.3f})" for t in twins[:5])
+        fail(
+            f"a near-duplicate of {shown}, at or above the threshold {neardup.JACCARD_THRESHOLD} "
+            "(word 5-grams of the normalised texts)",
+            file=str(source),
+            fix="nothing to do if it is the same article; if it is a different one, ingest it with "
+            f'--allow-near-duplicate "REASON": it then joins {twins[0].article_id}\'s split',
+        )
+    splits = assign_new_articles(project, [t.article_id for t in twins], write=False)
+    if len({splits[t.article_id] for t in twins}) > 1:
+        fail(
+            "a near-duplicate of articles in different splits: "
+            + ", ".join(f"{t.article_id} ({splits[t.article_id]}, {t.similarity:.3f})" for t in twins),
+            file=str(source),
+            fix="it cannot join one split without leaking into another; leave it out of the corpus",
+        )
+    return twins[0]
 
 
 def recheck_cleaning(project: Project, record: dict) -> str | None:

@@ -11,6 +11,7 @@ import hashlib
 import json
 import re
 import unicodedata
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -41,6 +42,9 @@ FIELDS = (
     "cleaning",
     "flags",
 )
+# Only on records ingested with --allow-near-duplicate (older records stay as they are):
+# the twin's id, the exact Jaccard similarity found, and the reason given.
+OPTIONAL_FIELDS = ("near_duplicate_of", "near_duplicate_similarity", "near_duplicate_reason")
 
 
 def sha256_text(text: str) -> str:
@@ -114,10 +118,12 @@ def write_records(project: Project, records: list[dict]) -> None:
     tmp = path.with_suffix(".jsonl.tmp")
     with tmp.open("w", encoding="utf-8", newline="\n") as handle:
         for record in sorted(records, key=lambda r: r["article_id"]):
-            handle.write(json.dumps({f: record[f] for f in FIELDS}, ensure_ascii=False) + "\n")
+            fields = [*FIELDS, *(f for f in OPTIONAL_FIELDS if f in record)]
+            handle.write(json.dumps({f: record[f] for f in fields}, ensure_ascii=False) + "\n")
     tmp.replace(path)
 
 
-def next_article_id(records: list[dict]) -> str:
-    numbers = [int(r["article_id"][len(ID_PREFIX) :]) for r in records]
+def next_article_id(ids: Iterable[str]) -> str:
+    """One more than the highest well-formed id in `ids` (every id ever recorded, so none is reused)."""
+    numbers = [int(i[len(ID_PREFIX) :]) for i in ids if isinstance(i, str) and ID_PATTERN.match(i)]
     return f"{ID_PREFIX}{max(numbers, default=0) + 1:06d}"

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
+import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from builders.errors import KhcError, Problem
+from builders.errors import KhcError, Problem, fail
 
 if TYPE_CHECKING:
     from builders.project import Project
@@ -94,3 +96,90 @@ def append_assignments(path: Path, new: dict[str, str]) -> None:
         if fresh:
             writer.writerow(HEADER)
         writer.writerows(sorted(new.items()))
+
+
+# The split record: `splits` ({article_id: split}) in dist/manifest.json and in every release record.
+SPLIT_RECORD_FIELD = "splits"
+RESTORE = "restore it with `git checkout -- corpus/splits.csv`"
+
+
+def split_history(project: Project) -> list[tuple[str, dict[str, str]]]:
+    """The split records of the previous build's manifest and of every release record, oldest first."""
+    files = sorted(project.releases_dir.glob("*.json")) if project.releases_dir.is_dir() else []
+    files.append(project.default_out / "manifest.json")
+    history = []
+    for path in files:
+        if not path.is_file():
+            continue
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise KhcError(
+                Problem(f"cannot read its split record: {exc}", project.rel(path), fix="restore the file from git")
+            ) from None
+        record = document.get(SPLIT_RECORD_FIELD) if isinstance(document, dict) else None
+        if isinstance(record, dict):
+            history.append((project.rel(path), {str(k): str(v) for k, v in record.items()}))
+    return history
+
+
+def recorded_ids(project: Project) -> set[str]:
+    """Every article id the split file or a split record has ever held (ids are never reused)."""
+    ids = set(read_split_file(project.split_file, project.rel(project.split_file)))
+    for _source, record in split_history(project):
+        ids.update(record)
+    return ids
+
+
+def check_split_history(project: Project, assignments: dict[str, str], *, resplit: bool = False) -> list[str]:
+    """Refuse split assignments that move or drop an article recorded by the previous build or a
+    release, and a missing `corpus/splits.csv` that was recorded; return the moves `resplit` allows."""
+    shown = project.rel(project.split_file)
+    history = split_history(project)
+    if not project.split_file.exists() and not resplit and (any(r for _, r in history) or _tracked(project)):
+        recorded = history[-1][0] if history else "git"
+        fail(
+            f"the split file is missing, though {recorded} records the articles' splits: "
+            "building now would assign every article afresh",
+            file=shown,
+            fix=f"{RESTORE}; a deliberate re-split is `khc build --resplit` (and a major version at release)",
+        )
+    on_file = read_split_file(project.split_file, shown)
+    moves: dict[str, str] = {}
+    for source, record in history:
+        for article_id, split in sorted(record.items()):
+            now = assignments.get(article_id)
+            if article_id in moves:
+                continue
+            if now != split:
+                where = f"in {now}" if now else "in no split"
+                moves[article_id] = f"{where} now, but {source} records it in {split}"
+            elif article_id not in on_file and not resplit:  # chosen afresh: the same split only by chance
+                moves[article_id] = f"its line is missing, but {source} records it in {split}"
+    if moves and not resplit:
+        raise KhcError(
+            [
+                Problem(
+                    f"{what}: an article never changes split once recorded",
+                    shown,
+                    article_id,
+                    f"{RESTORE}; a deliberate re-split is `khc build --resplit` (and a major version at release)",
+                )
+                for article_id, what in moves.items()
+            ]
+        )
+    return [f"{article_id}: {what}" for article_id, what in moves.items()]
+
+
+def _tracked(project: Project) -> bool:
+    """Whether git knows corpus/splits.csv (so its absence is a deletion, not a new project)."""
+    try:
+        result = subprocess.run(
+            ["git", "ls-files", "--error-unmatch", project.rel(project.split_file)],
+            cwd=project.root,
+            capture_output=True,
+            check=False,
+        )
+    except OSError:
+        return False
+    return result.returncode == 0

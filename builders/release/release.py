@@ -108,6 +108,8 @@ def release(project: Project, version: str, *, tag: bool = False, skip_invalid: 
         "label_changes": label_changes(previous.get("labels") if previous else None, index),
         "previous": existing[-1] if existing else None,
         "labels": index,
+        # the split of every article, which later builds are checked against (never moved)
+        "splits": manifest.get("splits", {}),
         **({"skipped_invalid": skipped} if skipped else {}),
     }
     path = record_path(project, version)

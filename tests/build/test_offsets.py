@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from builders.build.offsets import SpanMismatch, locate_span
+from builders.build.parse import Where
+from builders.build.parse import _span_offsets as span_offsets  # the reader's span path, one span at a time
+from builders.errors import Problem
 
 TEXT = "Intro 😀 line.\nKetamine works fast.\nKetamine is safe."
 
@@ -45,3 +52,93 @@ def test_text_not_in_article_is_an_error():
 def test_out_of_range_offsets_do_not_crash():
     with pytest.raises(SpanMismatch):
         locate_span(TEXT, 500, 510, "Ketamine")
+
+
+# -- property-based: random texts and spans in the conventions Label Studio may use ---------------
+
+# Letters and spaces, line ends, astral characters (two UTF-16 units each), combining marks,
+# zero-width joiners and emoji sequences built with them.
+PIECES = ["a", "b", "k", " ", " ", "\n", "😀", "𝔸", "🙂", "e\u0301", "\u0308", "\u200d", "👩\u200d⚕️", "é"]
+CONVENTIONS = ("code_points", "utf16", "crlf")
+
+
+def utf16_offset(text: str, index: int) -> int:
+    return len(text[:index].encode("utf-16-le")) // 2
+
+
+@st.composite
+def text_and_span(draw):
+    text = "".join(draw(st.lists(st.sampled_from(PIECES), min_size=1, max_size=40)))
+    start = draw(st.integers(0, len(text) - 1))
+    end = draw(st.integers(start + 1, len(text)))
+    convention = draw(st.sampled_from(CONVENTIONS))
+    return text, start, end, convention
+
+
+def as_label_studio_sent_it(text: str, start: int, end: int, convention: str) -> tuple[int, int, str]:
+    """The span's offsets and text as a tool using `convention` reports them."""
+    span = text[start:end]
+    if convention == "utf16":
+        return utf16_offset(text, start), utf16_offset(text, end), span
+    if convention == "crlf":  # counted on the text as shown with \r\n line ends
+        return start + text[:start].count("\n"), end + text[:end].count("\n"), span.replace("\n", "\r\n")
+    return start, end, span
+
+
+PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@PROPERTY
+@given(text_and_span())
+@example(("😀aaa", 1, 2, "utf16"))  # the UTF-16 offsets of the first "a" are the code points of the second
+@example(("a\naa", 2, 3, "crlf"))  # the CRLF offsets of the first "a" on line 2 land on the second
+def test_a_span_lands_exactly_on_its_text_or_fails_never_elsewhere(case):
+    text, start, end, convention = case
+    sent_start, sent_end, sent_text = as_label_studio_sent_it(text, start, end, convention)
+    try:
+        found_start, found_end, repair = locate_span(text, sent_start, sent_end, sent_text)
+    except SpanMismatch as exc:
+        assert str(exc)  # a clear error, never a guess
+        return
+    assert (found_start, found_end) == (start, end), "a span placed on other text than the one drawn"
+    assert text[found_start:found_end] == sent_text.replace("\r\n", "\n")
+    # Moved offsets are a repair, and a repair is named (so the build counts it).
+    assert (repair is None) == ((sent_start, sent_end) == (start, end))
+
+
+@PROPERTY
+@given(text_and_span())
+def test_code_point_offsets_of_a_unique_text_are_always_accepted(case):
+    text, start, end, _ = case
+    if text.count(text[start:end]) > 1:
+        return
+    assert locate_span(text, start, end, text[start:end]) == (start, end, None)
+
+
+class Sink:
+    """What the reader gives the span path: problems, counts and the report."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.counts: Counter = Counter()
+        self.report: dict[str, list] = {"repairs": []}
+
+    def problem(self, what: str, file: str, record: str, fix: str | None = None) -> None:
+        self.problems.append(Problem(what, file, record, fix))
+
+
+@settings(max_examples=100, deadline=None)
+@given(text_and_span())
+def test_the_readers_span_path_counts_every_repair_and_records_every_failure(case):
+    text, start, end, convention = case
+    sent_start, sent_end, sent_text = as_label_studio_sent_it(text, start, end, convention)
+    reader = Sink()
+    value = {"start": sent_start, "end": sent_end, "text": sent_text}
+    got = span_offsets(value, "r1", text, Where("snapshot.json", "task 1", "snapshot.json#0"), reader)
+    if got is None:
+        assert len(reader.problems) == 1 and "span offsets" in reader.problems[0].what
+        assert reader.problems[0].fix
+        return
+    assert got == (start, end) and not reader.problems
+    repaired = sum(n for key, n in reader.counts.items() if key.startswith("span_repaired_"))
+    assert repaired == len(reader.report["repairs"]) == (0 if (sent_start, sent_end) == got else 1)

@@ -1,13 +1,24 @@
-"""Split assignment: deterministic, per article, and recorded assignments never move."""
+"""Split assignment: deterministic, per article, and recorded assignments never move (the build enforces it)."""
 
 from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
 
 import pytest
 
 from builders.corpus.splits import choose_splits, read_split_file
 from builders.errors import KhcError
+from tests.conftest import khc, tree_digest
 
 RATIOS = {"train": 0.6, "validation": 0.2, "test": 0.2}
+
+
+@pytest.fixture
+def built_project(project_dir: Path) -> Path:
+    assert khc("build", root=project_dir)[0] == 0
+    return project_dir
 
 
 def test_assignment_is_deterministic_and_independent_of_input_order():
@@ -40,3 +51,74 @@ def test_split_file_errors_name_the_line(tmp_path):
     text = str(caught.value)
     assert "corpus/splits.csv: line 3" in text and "'dev'" in text
     assert "corpus/splits.csv: line 4: khc-000001 is listed twice" in text
+
+
+# -- splits as an enforced invariant (issue 12 §4) ----------------------------------------------
+
+
+def test_the_manifest_records_every_articles_split(built_project):
+    manifest = json.loads((built_project / "dist" / "manifest.json").read_text())
+    assert manifest["splits"] == read_split_file(built_project / "corpus" / "splits.csv", "splits.csv")
+
+
+def test_a_moved_article_is_refused_against_the_previous_build(built_project, capsys):
+    split_file = built_project / "corpus" / "splits.csv"
+    recorded = read_split_file(split_file, "splits.csv")
+    moved = next(a for a, s in recorded.items() if s == "train")
+    split_file.write_text(split_file.read_text().replace(f"{moved},train", f"{moved},test"))
+    before = tree_digest(built_project / "dist")
+    code, _, err = khc("build", root=built_project, capsys=capsys)
+    assert code == 1
+    assert f"{moved}: in test now, but dist/manifest.json records it in train" in err
+    assert "git checkout -- corpus/splits.csv" in err and "--resplit" in err
+    assert tree_digest(built_project / "dist") == before
+
+
+def test_a_deleted_split_file_is_refused_not_re_split(built_project, capsys):
+    (built_project / "corpus" / "splits.csv").unlink()
+    code, _, err = khc("build", root=built_project, capsys=capsys)
+    assert code == 1 and "the split file is missing" in err and "git checkout -- corpus/splits.csv" in err
+    assert not (built_project / "corpus" / "splits.csv").exists()
+
+
+def test_a_release_record_holds_the_splits_too(project_dir, capsys):
+    split_file = project_dir / "corpus" / "splits.csv"
+    recorded = read_split_file(split_file, "splits.csv")
+    (project_dir / "releases").mkdir()
+    (project_dir / "releases" / "1.0.0.json").write_text(json.dumps({"version": "1.0.0", "splits": recorded}))
+    moved = next(a for a, s in recorded.items() if s == "validation")
+    split_file.write_text(split_file.read_text().replace(f"{moved},validation", f"{moved},train"))
+    code, _, err = khc("build", root=project_dir, capsys=capsys)
+    assert code == 1 and f"{moved}: in train now, but releases/1.0.0.json records it in validation" in err
+    # An article a release knew that the split file lost is refused too.
+    split_file.write_text("\n".join(line for line in split_file.read_text().splitlines() if moved not in line) + "\n")
+    code, _, err = khc("build", root=project_dir, capsys=capsys)
+    assert code == 1 and f"{moved}: its line is missing, but releases/1.0.0.json records it in validation" in err
+
+
+def test_a_deliberate_re_split_needs_the_flag_and_is_counted(built_project, capsys):
+    split_file = built_project / "corpus" / "splits.csv"
+    split_file.unlink()
+    code, out, err = khc("build", "--resplit", root=built_project, capsys=capsys)
+    assert code == 0, err
+    manifest = json.loads((built_project / "dist" / "manifest.json").read_text())
+    assert manifest["splits"] == read_split_file(split_file, "splits.csv")
+    moved = manifest["counts"].get("articles_moved_by_resplit", 0)
+    assert f"articles_moved_by_resplit: {moved}" in out if moved else "articles_moved_by_resplit" not in out
+
+
+def test_a_split_file_git_knows_is_not_re_created(project_dir, capsys):
+    def git(*args):
+        subprocess.run(["git", *args], cwd=project_dir, check=True, capture_output=True)
+
+    git("init", "-q")
+    git("add", "corpus/splits.csv")
+    (project_dir / "corpus" / "splits.csv").unlink()  # no build yet, no release: git alone knows
+    code, _, err = khc("build", root=project_dir, capsys=capsys)
+    assert code == 1 and "the split file is missing, though git records" in err
+
+
+def test_a_new_project_gets_its_split_file_on_the_first_build(project_dir, capsys):
+    (project_dir / "corpus" / "splits.csv").unlink()  # never recorded anywhere
+    assert khc("build", root=project_dir, capsys=capsys)[0] == 0
+    assert len(read_split_file(project_dir / "corpus" / "splits.csv", "splits.csv")) == 5

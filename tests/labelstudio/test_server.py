@@ -20,7 +20,7 @@ from builders.labelstudio.pull import Pseudonyms
 from builders.labelstudio.push import pre_annotations
 from builders.labelstudio.results import span_results
 from builders.project import load_project
-from tests.conftest import REPO, copy_project, declare, khc
+from tests.conftest import ARTICLE_PROSE, REPO, copy_project, declare, khc
 from tests.labelstudio.server import ADMIN, free_port, sign_up
 
 pytestmark = pytest.mark.labelstudio
@@ -55,7 +55,9 @@ def span(text: str, quote: str, claim_type: str, evidence: str, rid: str, *, utf
 def test_round_trip_push_annotate_pull_build(server, project_root, tmp_path, capsys):
     root = project_root
     emoji = tmp_path / "emoji.txt"
-    emoji.write_text("Patients say 🙂 ketamine changed their lives. Ask your clinic.\n", encoding="utf-8")
+    emoji.write_text(
+        "Patients say 🙂 ketamine changed their lives. Ask your clinic.\n" + ARTICLE_PROSE, encoding="utf-8"
+    )
     assert khc("ingest", str(emoji), root=root, capsys=capsys)[0] == 0
 
     project_id = push(root, capsys, "--title", "round trip")
