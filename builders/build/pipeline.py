@@ -23,6 +23,7 @@ from builders.build.snapshots import label_files
 from builders.build.spans import SpanGroups
 from builders.build.tables import split_tables
 from builders.build.write import output_hashes, tool_versions, write_json, write_tables
+from builders.corpus.folds import append_folds, check_folds, choose_folds, read_fold_file
 from builders.corpus.records import load_corpus, sha256_file
 from builders.corpus.splits import append_assignments, choose_splits, read_split_file
 from builders.errors import KhcError, fail
@@ -70,7 +71,8 @@ def _build(project: Project, out: Path | None, version: str, date: str | None, h
         fail("the corpus is empty", file=project.rel(project.corpus_file), fix="add articles with `khc ingest FILE`")
     existing = read_split_file(project.split_file, project.rel(project.split_file))
     note(f"{len(corpus)} articles in the corpus; reading the Label Studio exports")
-    inputs = [p for p in _input_files(project) if p != project.split_file]  # it may change below
+    existing_folds = read_fold_file(project.fold_file, project.rel(project.fold_file))
+    inputs = [p for p in _input_files(project) if p not in (project.split_file, project.fold_file)]  # they may change
     with Helper(helper and len(corpus) >= PARALLEL_MIN_ARTICLES) as beside:
         input_hashes = beside.run(hashes_of, inputs)
         labels = read_labels(project, corpus)
@@ -92,10 +94,14 @@ def _build(project: Project, out: Path | None, version: str, date: str | None, h
 
     note("encoding the tables")
     new_assignments = choose_splits(existing, corpus["article_id"].tolist(), project.splits.seed, project.splits.ratios)
-    tables = split_tables(corpus, labels, aggregated, {**existing, **new_assignments})
+    assignments = {**existing, **new_assignments}
+    check_folds(existing_folds, assignments, project.rel(project.fold_file))
+    new_folds = choose_folds(existing_folds, {a: assignments[a] for a in corpus["article_id"]}, project.splits.seed)
     counts = labels.counts + aggregated.counts
+    tables = split_tables(corpus, labels, aggregated, assignments, {**existing_folds, **new_folds}, counts)
     counts["articles"] = len(corpus)
     counts["new_split_assignments"] = len(new_assignments)
+    counts["new_fold_assignments"] = len(new_folds)
     build_report = {"counts": dict(sorted(counts.items())), **labels.report, **aggregated.report}
     del corpus, labels, aggregated  # the Arrow tables hold everything written from here on
 
@@ -115,8 +121,11 @@ def _build(project: Project, out: Path | None, version: str, date: str | None, h
     # failure while writing leaves a correct file), then write the output.
     if new_assignments:
         append_assignments(project.split_file, new_assignments)
-    if project.split_file.is_file():
-        hashes[project.split_file] = sha256_file(project.split_file)
+    if new_folds:
+        append_folds(project.fold_file, new_folds)
+    for recorded in (project.split_file, project.fold_file):
+        if recorded.is_file():
+            hashes[recorded] = sha256_file(recorded)
     with staged_output(out, project) as stage:
         rows = write_tables(stage, tables)
         (stage / "README.md").write_text(readme, encoding="utf-8")
@@ -147,6 +156,7 @@ def _input_files(project: Project) -> list[Path]:
         project.root / MARKER,
         project.corpus_file,
         project.split_file,
+        project.fold_file,
         project.guidelines_file,
         project.labeling_config_file,
         project.datacard_file,
