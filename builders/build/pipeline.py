@@ -15,7 +15,7 @@ from builders import derived
 from builders.build.aggregate import aggregate
 from builders.build.agreement import AGREEMENT_UNIT_COLUMNS
 from builders.build.agreement import report as agreement_report_of
-from builders.build.card import card_data, figures, render_card
+from builders.build.card import card_data, figures, hub_figures, render_card
 from builders.build.helper import PARALLEL_MIN_ARTICLES, Helper, answers_of, hashes_of
 from builders.build.output import output_target, staged_output
 from builders.build.read import read_labels
@@ -32,6 +32,7 @@ from builders.lock import project_lock
 from builders.progress import gc_paused, note
 from builders.project import MARKER, Project
 from builders.release.metadata import write_metadata
+from builders.release.rai import collection_facts
 from builders.schema import SCHEMA_VERSION
 
 
@@ -103,6 +104,7 @@ def _build(project: Project, out: Path | None, version: str, date: str | None, h
     counts["new_split_assignments"] = len(new_assignments)
     counts["new_fold_assignments"] = len(new_folds)
     build_report = {"counts": dict(sorted(counts.items())), **labels.report, **aggregated.report}
+    facts = collection_facts(corpus)  # for Croissant's data-collection fields
     del corpus, labels, aggregated  # the Arrow tables hold everything written from here on
 
     note("writing the dataset")
@@ -114,7 +116,10 @@ def _build(project: Project, out: Path | None, version: str, date: str | None, h
         template.read_text(encoding="utf-8"),
         project.rel(template),
         card_data(project.pretty_name, tables),
-        {**figures(tables, counts, guideline_version, config_sha, agreement_report), "version": version},
+        {
+            **figures(tables, counts, guideline_version, config_sha, agreement_report),
+            **hub_figures(project.repo_id, version, version == UNRELEASED),
+        },
     )
 
     # Everything is validated: record new articles' splits (deterministic, so a later
@@ -130,7 +135,7 @@ def _build(project: Project, out: Path | None, version: str, date: str | None, h
         rows = write_tables(stage, tables)
         (stage / "README.md").write_text(readme, encoding="utf-8")
         write_json(stage / "agreement.json", agreement_report)
-        write_metadata(stage, project, tables, version, date)
+        write_metadata(stage, project, tables, version, date, facts)
         write_json(stage / "build_report.json", build_report)
         write_json(
             stage / "manifest.json",
