@@ -3,6 +3,7 @@ only, balanced, recorded once and never moved; and the build ships it as a `fold
 
 from __future__ import annotations
 
+import shutil
 from collections import Counter
 
 import pyarrow.parquet as pq
@@ -11,8 +12,9 @@ import pytest
 from builders.corpus.folds import N_FOLDS, choose_folds, read_fold_file
 from builders.corpus.splits import choose_splits, read_split_file
 from builders.errors import KhcError
+from builders.features import label_names
 from builders.layout import CONFIGS, SPLITS, parquet_path
-from tests.conftest import copy_project, khc
+from tests.conftest import REPO, copy_project, khc
 
 RATIOS = {"train": 0.6, "validation": 0.2, "test": 0.2}
 
@@ -84,3 +86,44 @@ def test_a_fold_recorded_for_a_test_article_is_refused(tmp_path, capsys):
         handle.write(f"{test_article},0\n")
     code, _, err = khc("build", root=root, capsys=capsys)
     assert code == 1 and "corpus/folds.csv" in err and test_article in err and "gets no fold" in err
+
+
+@pytest.fixture(scope="module")
+def committed_build(tmp_path_factory):
+    root = copy_project(tmp_path_factory.mktemp("cardfolds") / "p", with_fixture_labels=False)
+    shutil.copytree(REPO / "annotations" / "predictions", root / "annotations" / "predictions")
+    assert khc("build", root=root)[0] == 0
+    return root / "dist"
+
+
+def rows_of(dist, config):
+    return {
+        s: pq.read_table(dist / parquet_path(config, s)).to_pylist()
+        for s in SPLITS
+        if (dist / parquet_path(config, s)).exists()
+    }
+
+
+def test_the_card_counts_labelled_articles_per_fold(committed_build):
+    card = (committed_build / "README.md").read_text()
+    articles = rows_of(committed_build, "articles")
+    claims = Counter(r["fold"] for rows in rows_of(committed_build, "claims").values() for r in rows)
+    for fold in range(N_FOLDS):
+        per_split = [sum(1 for r in articles.get(s, []) if r["labeled"] and r["fold"] == fold) for s in SPLITS[:2]]
+        assert f"| {fold} | {per_split[0]} | {per_split[1]} | {claims[fold]} |" in card
+    assert 'filter(lambda r: r["fold"] != k)' in card
+
+
+def test_the_card_names_the_classes_each_split_lacks_and_warns_on_small_splits(committed_build):
+    card = (committed_build / "README.md").read_text()
+    names = label_names("claims", "claim_type")
+    for split, rows in rows_of(committed_build, "claims").items():
+        absent = [n for n in names if n not in {names[r["claim_type"]] for r in rows if r["claim_type"] is not None}]
+        line = next(x for x in card.splitlines() if x.startswith(f"- `{split}` "))
+        if absent:
+            assert "`claim_type`: " + ", ".join(f"`{v}`" for v in absent) in line
+        else:
+            assert "`claim_type`" not in line
+    labelled = {s: sum(r["labeled"] for r in rows) for s, rows in rows_of(committed_build, "articles").items()}
+    small = any(labelled.get(s, 0) < 10 for s in ("validation", "test"))
+    assert ("too small to report scores on" in card) == small
