@@ -50,8 +50,8 @@ def begin_tag(claim_type: int) -> int:
 
 def tokenize(text: str) -> tuple[list[str], list[int], list[int]]:
     """Tokens of `text` and their [start, end) character offsets."""
-    matches = list(TOKEN_PATTERN.finditer(text))
-    return [m.group() for m in matches], [m.start() for m in matches], [m.end() for m in matches]
+    spans = [m.span() for m in TOKEN_PATTERN.finditer(text)]
+    return [text[s:e] for s, e in spans], [s for s, _ in spans], [e for _, e in spans]
 
 
 def tag_article(
