@@ -18,6 +18,7 @@ from builders.schema import (
     EVIDENCE_EXPLAINED,
     HARMS_EXPLAINED,
     ORIGINS,
+    RESULT_ORIGINS,
     RISK_DISCLOSURES,
     Family,
 )
@@ -28,6 +29,7 @@ def class_label(family: Family) -> ClassLabel:
 
 
 ORIGIN = ClassLabel(names=list(ORIGINS))
+RESULT_ORIGIN = ClassLabel(names=list(RESULT_ORIGINS))  # Label Studio's per-result origin
 AGGREGATION = ClassLabel(names=list(AGGREGATION_RULES))
 # The article's cross-validation fold (builders/corpus/folds.py): 0..N_FOLDS-1 for train and
 # validation articles, null for test articles (held out). The last column of every config.
@@ -46,6 +48,7 @@ CLAIMS = Features(
         "aggregation": AGGREGATION,
         "n_annotators": Value("int32"),  # annotators of that tier who had the article
         "n_marked": Value("int32"),  # of them, how many marked a matching span
+        "n_accepted_unchanged": Value("int32"),  # of those, how many human votes kept a prediction unchanged
         "annotators": List(Value("string")),
         "source_annotations": List(Value("string")),
         "guideline_version": Value("string"),
@@ -77,6 +80,8 @@ ARTICLE_LABEL_FIELDS = {
     "origin": ORIGIN,
     "aggregation": AGGREGATION,
     "n_annotators": Value("int32"),
+    # of the deciding human annotators, how many submitted the article-level answers of a prediction unchanged
+    "n_accepted_unchanged": Value("int32"),
     "annotators": List(Value("string")),
     "guideline_version": Value("string"),
 }
@@ -97,6 +102,8 @@ SPAN = {
     "text": Value("string"),
     CLAIM_TYPE.name: class_label(CLAIM_TYPE),
     EVIDENCE.name: class_label(EVIDENCE),
+    "result_origin": RESULT_ORIGIN,  # of the claim_type result (the span and its label)
+    "evidence_origin": RESULT_ORIGIN,  # of the evidence choice; null when there is none
 }
 
 # One annotation's (or prediction's) row: who, where from, and its article-level answers.
@@ -111,6 +118,7 @@ _UNIT_HEAD = {
     "ls_task_id": Value("int64"),
     "ls_annotation_id": Value("int64"),
     "ls_prediction_id": Value("int64"),
+    "parent_prediction": Value("int64"),  # the prediction the annotation was started from, if any
     "guideline_version": Value("string"),
     "labeling_config_sha256": Value("string"),
     "created_at": Value("string"),
@@ -120,6 +128,7 @@ _UNIT_TAIL = {
     RISK_DISCLOSURES.name: List(class_label(RISK_DISCLOSURES)),
     HARMS_EXPLAINED.name: class_label(HARMS_EXPLAINED),
     EVIDENCE_EXPLAINED.name: class_label(EVIDENCE_EXPLAINED),
+    **{f"{f}_origin": RESULT_ORIGIN for f in (RISK_DISCLOSURES.name, HARMS_EXPLAINED.name, EVIDENCE_EXPLAINED.name)},
     "source": Value("string"),  # export file and task index: "annotations/exports/x.json#3"
 }
 UNIT_FIELDS = {**_UNIT_HEAD, **_UNIT_TAIL}

@@ -6,9 +6,11 @@ working directory that holds `khc.toml` (or the folder given with `--root`).
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from builders.errors import fail
@@ -34,6 +36,46 @@ class LabelStudioSettings:
 
 
 @dataclass(frozen=True)
+class PredictionPolicy:
+    """Which articles `khc ls push` sends with their pre-annotations (`[labelstudio.predictions]`).
+
+    A share of the articles is pushed without any prediction, chosen by sha256(seed + article_id)
+    so an article stays in its group as the corpus grows; labels made on those tasks cannot be
+    anchored on the model, which lets agreement be compared with and without it.
+    """
+
+    without_share: float = 0.2
+    seed: str = "khc-predictions-v1"
+
+    def withheld(self, article_id: str) -> bool:
+        digest = hashlib.sha256(f"{self.seed}:{article_id}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64 < self.without_share
+
+
+@dataclass(frozen=True)
+class AnnotationProjectSettings:
+    """Label Studio project settings `khc ls push` sets (`[labelstudio.project]`); not labels.
+
+    Field names are Label Studio's own. The defaults make agreement possible: every task goes
+    to two distinct annotators, overlapping tasks first; the instructions open in the label
+    stream; the label stream pre-fills from the prediction (where the task has one); an empty
+    submission is refused by the front end (the reader still treats an empty result as no answer).
+    """
+
+    maximum_annotations: int = 2
+    overlap_cohort_percentage: int = 100
+    show_overlap_first: bool = True
+    show_instruction: bool = True
+    show_collab_predictions: bool = True
+    enable_empty_annotation: bool = False
+    predictions: PredictionPolicy = field(default_factory=PredictionPolicy)
+
+    def project_fields(self) -> dict[str, bool | int]:
+        """The settings as keyword arguments of `projects.create` / `projects.update`."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "predictions"}
+
+
+@dataclass(frozen=True)
 class Project:
     root: Path
     name: str = "ketamine-health-claims"
@@ -42,6 +84,7 @@ class Project:
     repo_id: str | None = None
     splits: SplitSettings = field(default_factory=SplitSettings)
     labelstudio: LabelStudioSettings = field(default_factory=LabelStudioSettings)
+    annotation: AnnotationProjectSettings = field(default_factory=AnnotationProjectSettings)
 
     @property
     def corpus_file(self) -> Path:
@@ -88,9 +131,11 @@ class Project:
         return self.root / "dist"
 
     def rel(self, path: Path) -> str:
-        """A path as shown in messages and the manifest: relative to the project root."""
+        """A path as shown in messages and the manifest: relative to the project root. Links are
+        not followed: a link's own name is shown, never where it points (which may be a home
+        folder, and must not reach a published file)."""
         try:
-            return path.resolve().relative_to(self.root.resolve()).as_posix()
+            return Path(os.path.normpath(path.absolute())).relative_to(self.root.resolve()).as_posix()
         except ValueError:
             return str(path)
 
@@ -126,6 +171,59 @@ def find_root(start: Path) -> Path:
     )
 
 
+_KIND = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+
+
+def _typed(value: object, expected: type, key: str, marker: Path) -> None:
+    # bool is an int in Python: a setting that wants a number must not accept `true`
+    if not isinstance(value, expected) or (expected is not bool and isinstance(value, bool)):
+        fail(
+            f"{key} must be {_KIND[expected]}, got {value!r}",
+            file=str(marker),
+            fix="see the comments in khc.toml",
+        )
+
+
+def _annotation_project_settings(section: dict, marker: Path) -> AnnotationProjectSettings:
+    default = AnnotationProjectSettings()
+    chosen = section.get("project", {})
+    known = default.project_fields()
+    unknown = sorted(set(chosen) - set(known))
+    if unknown:
+        fail(
+            f"[labelstudio.project] has unknown settings {unknown}",
+            file=str(marker),
+            fix=f"khc sets only these: {', '.join(known)}",
+        )
+    for key, value in chosen.items():
+        _typed(value, type(known[key]), f"[labelstudio.project] {key}", marker)
+    if chosen.get("maximum_annotations", 1) < 1 or not 0 <= chosen.get("overlap_cohort_percentage", 0) <= 100:
+        fail(
+            "[labelstudio.project] maximum_annotations must be at least 1, overlap_cohort_percentage 0 to 100",
+            file=str(marker),
+            fix="e.g. maximum_annotations = 2, overlap_cohort_percentage = 100",
+        )
+    policy = section.get("predictions", {})
+    unknown = sorted(set(policy) - {"without_share", "seed"})
+    if unknown:
+        fail(
+            f"[labelstudio.predictions] has unknown settings {unknown}", file=str(marker), fix="use without_share, seed"
+        )
+    share = policy.get("without_share", default.predictions.without_share)
+    seed = policy.get("seed", default.predictions.seed)
+    _typed(seed, str, "[labelstudio.predictions] seed", marker)
+    if isinstance(share, int) and not isinstance(share, bool):
+        share = float(share)
+    _typed(share, float, "[labelstudio.predictions] without_share", marker)
+    if not 0 <= share <= 1:
+        fail(
+            f"[labelstudio.predictions] without_share must be between 0 and 1, got {share}",
+            file=str(marker),
+            fix="e.g. without_share = 0.2 (a fifth of the articles pushed without predictions)",
+        )
+    return AnnotationProjectSettings(**chosen, predictions=PredictionPolicy(without_share=share, seed=seed))
+
+
 def load_project(root: Path | None = None) -> Project:
     root = find_root(root or Path.cwd()) if root is None else root.resolve()
     marker = root / MARKER
@@ -151,6 +249,7 @@ def load_project(root: Path | None = None) -> Project:
         pretty_name=dataset.get("pretty_name", Project.pretty_name),
         repo_id=_repo_id(dataset.get("repo_id"), str(marker)),
         splits=SplitSettings(seed=split.get("seed", SplitSettings.seed), ratios=dict(ratios)),
+        annotation=_annotation_project_settings(settings.get("labelstudio", {}), marker),
     )
 
 

@@ -23,6 +23,7 @@ class Value:
     name: str
     meaning: str
     rank: int | None = None  # ordinal rank, for ordered families (evidence)
+    colour: str | None = None  # the span highlight in Label Studio (claim types only)
 
 
 @dataclass(frozen=True)
@@ -53,20 +54,39 @@ class Family:
         return next(v.meaning for v in self.values if v.name == name)
 
 
+# Okabe & Ito's palette (2008), designed to stay distinguishable with every common colour-vision
+# deficiency; eight colours for the eight claim types, none two of them alike.
+OKABE_ITO = {
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
+    "black": "#000000",
+}
+
 CLAIM_TYPE = Family(
     name="claim_type",
     unit="span",
     kind="span_label",
     question="Mark each claim span and pick what kind of claim it is.",
     values=(
-        Value("efficacy", "a benefit or outcome of the treatment"),
-        Value("mechanism", "how the treatment acts in the body or brain"),
-        Value("safety", "side effects, tolerability, addictiveness, safety assurances"),
-        Value("comparative", "the treatment against alternatives (speed, strength, side effects)"),
-        Value("procedure", "how it is given: dose, route, duration, setting, schedule"),
-        Value("regulatory", "approval, off-label status, legality, availability"),
-        Value("background", "facts about the condition itself: prevalence, symptoms, causes"),
-        Value("recommendation", "advice or a call to action addressed to the reader"),
+        Value("efficacy", "a benefit or outcome of the treatment", colour=OKABE_ITO["bluish_green"]),
+        Value("mechanism", "how the treatment acts in the body or brain", colour=OKABE_ITO["blue"]),
+        Value("safety", "side effects, tolerability, addictiveness, safety assurances", colour=OKABE_ITO["vermillion"]),
+        Value(
+            "comparative",
+            "the treatment against alternatives (speed, strength, side effects)",
+            colour=OKABE_ITO["orange"],
+        ),
+        Value("procedure", "how it is given: dose, route, duration, setting, schedule", colour=OKABE_ITO["sky_blue"]),
+        Value("regulatory", "approval, off-label status, legality, availability", colour=OKABE_ITO["reddish_purple"]),
+        Value(
+            "background", "facts about the condition itself: prevalence, symptoms, causes", colour=OKABE_ITO["black"]
+        ),
+        Value("recommendation", "advice or a call to action addressed to the reader", colour=OKABE_ITO["yellow"]),
     ),
 )
 
@@ -153,6 +173,12 @@ ORIGINS = ("human", "model")
 HUMAN, MODEL = (ORIGINS.index(o) for o in ORIGINS)  # the `origin` ClassLabel codes
 # How an aggregated label was decided; see builders/build/aggregate.py for the rules.
 AGGREGATION_RULES = ("ground_truth", "human_majority", "model")
+# Label Studio's per-result `origin` (written by its front end only: a result made through the
+# API has none and reads as `unknown`): was a label drawn by a person, accepted unchanged from a
+# prediction, or a prediction the person changed?
+RESULT_ORIGINS = ("manual", "prediction", "prediction-changed", "unknown")
+RESULT_ORIGIN_CODES = {name: code for code, name in enumerate(RESULT_ORIGINS)}
+ACCEPTED_UNCHANGED = RESULT_ORIGIN_CODES["prediction"]
 NO_LABEL = -1  # the code of "no value" in the build's integer label columns (null in the dataset)
 
 # The Label Studio object every control labels: the article text, `$text` in task data.

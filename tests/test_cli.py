@@ -27,6 +27,7 @@ from tests.conftest import REPO, khc_process, tree_digest
         ["ls", "config"],
         ["ls", "push"],
         ["ls", "pull"],
+        ["ls", "import"],
         ["ls", "serve"],
     ],
 )

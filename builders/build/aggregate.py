@@ -33,6 +33,7 @@ from builders.build.labels import codes_or_none
 from builders.build.spans import ArticleSpans, SpanGroups
 from builders.features import ARTICLE_LABEL_COLUMNS, CLAIM_COLUMNS, decode
 from builders.schema import (
+    ACCEPTED_UNCHANGED,
     AGGREGATION_RULES,
     CLAIM_TYPE,
     EVIDENCE,
@@ -191,6 +192,9 @@ def _claims_of_article(
         columns["aggregation"].append(TIER_RULE[tier])
         columns["n_annotators"].append(k)
         columns["n_marked"].append(len(cluster))
+        columns["n_accepted_unchanged"].append(
+            sum(1 for i in cluster if tier < 2 and article.result_origin[i] == ACCEPTED_UNCHANGED)
+        )
         columns["annotators"].append(sorted({info.annotator[article.unit[i]] for i in cluster}))
         columns["source_annotations"].append(sorted(info.uid[article.unit[i]] for i in cluster))
         columns["guideline_version"].append(_versions(info.guideline_version[article.unit[i]] for i in cluster))
@@ -223,6 +227,7 @@ def _article_labels(chosen: pd.DataFrame, counts: Counter, report: dict) -> pd.D
     """One row per article from its deciding units (`chosen` is sorted by article)."""
     fields = ["article_id", "annotator", "tier", "guideline_version", RISK_DISCLOSURES.name]
     fields += [HARMS_EXPLAINED.name, EVIDENCE_EXPLAINED.name]
+    fields += [f"{f.name}_origin" for f in (RISK_DISCLOSURES, HARMS_EXPLAINED, EVIDENCE_EXPLAINED)]
     values = [codes_or_none(chosen[f]) for f in fields]
     by_article: dict[str, list[tuple]] = {}
     for row in zip(*values, strict=True):
@@ -231,9 +236,15 @@ def _article_labels(chosen: pd.DataFrame, counts: Counter, report: dict) -> pd.D
     return _frame({c: [r[c] for r in rows] for c in ARTICLE_LABEL_COLUMNS})
 
 
+def _accepted_unchanged(origins: tuple) -> bool:
+    """A person submitted a prediction's article-level answers without changing any of them."""
+    given = [o for o in origins if o is not None]
+    return bool(given) and all(o == ACCEPTED_UNCHANGED for o in given)
+
+
 def _article_row(article_id: str, group: list[tuple], counts: Counter, report: dict) -> dict:
     """Rule 4 for one article's deciding units: (article, annotator, tier, guideline version,
-    checklist codes, harms code, evidence-explained code) each."""
+    checklist codes, harms code, evidence-explained code, and the three answers' result origins) each."""
     k = len(group)
     tier = int(group[0][2])
     checklists = [g[4] for g in group if isinstance(g[4], list)]
@@ -263,6 +274,7 @@ def _article_row(article_id: str, group: list[tuple], counts: Counter, report: d
         "origin": TIER_ORIGIN[tier],
         "aggregation": TIER_RULE[tier],
         "n_annotators": k,
+        "n_accepted_unchanged": sum(1 for g in group if tier < 2 and _accepted_unchanged(g[7:10])),
         "annotators": sorted(g[1] for g in group),
         "guideline_version": _versions(g[3] for g in group),
     }

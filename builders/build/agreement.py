@@ -1,7 +1,9 @@
 """Inter-annotator agreement (`khc agreement`, and the card's agreement section).
 
-Annotators are humans and models alike (a model is an annotator named `model/VERSION`).
-Only units that at least two of the chosen annotators labelled count:
+Agreement is among people: a model (an annotator named `model/VERSION`) is never a rater among
+them; it is compared with each person apart (`model_vs_human`, the model's quality), and human
+agreement is also given without the results people accepted unchanged from a prediction
+(`independent_krippendorff_alpha`). Only units that at least two of the chosen annotators labelled count:
 - claim spans are matched across annotators by the aggregation rule (IoU >= 0.5, see
   aggregate.py); each cluster is a unit for `claim_type` (nominal) and `evidence`
   (ordinal by rank; `not_applicable` is left out);
@@ -26,11 +28,15 @@ from builders.build.labels import codes_or_none
 from builders.build.spans import SpanGroups, match_spans
 from builders.features import decode
 from builders.schema import (
+    ACCEPTED_UNCHANGED,
+    ARTICLE_FAMILIES,
     CLAIM_TYPE,
     EVIDENCE,
     EVIDENCE_EXPLAINED,
     EVIDENCE_RANKS,
     HARMS_EXPLAINED,
+    HUMAN,
+    MODEL,
     NO_LABEL,
     RISK_DISCLOSURES,
 )
@@ -39,6 +45,7 @@ from builders.schema import (
 AGREEMENT_UNIT_COLUMNS = [
     "article_id",
     "annotator",
+    "origin",
     RISK_DISCLOSURES.name,
     HARMS_EXPLAINED.name,
     EVIDENCE_EXPLAINED.name,
@@ -189,6 +196,7 @@ class Answers:
     units: list[Units]
     pair_counts: dict[tuple[str, str], list[int]]
     kappas: dict[tuple[str, str], dict[str, dict]] | None = None  # `kappas(self)`, if computed already
+    versus: list[dict] | None = None  # `model_versus_human(...)`: each model against each person
 
 
 def kappas(found: Answers) -> dict[tuple[str, str], dict[str, dict]]:
@@ -202,13 +210,35 @@ def kappas(found: Answers) -> dict[tuple[str, str], dict[str, dict]]:
 def answers(
     units: pd.DataFrame, spans: pd.DataFrame, annotators: list[str] | None = None, groups: SpanGroups | None = None
 ) -> Answers:
-    """Collect and code the answers of `annotators` (default: everyone). `groups` is
-    `SpanGroups.of(units, spans)` if the caller has it."""
-    everyone = sorted(units["annotator"].unique()) if len(units) else []
-    annotators = sorted(annotators or everyone)
+    """Collect and code the answers of `annotators` (default: the people; a model is never a rater
+    among them). `groups` is `SpanGroups.of(units, spans)` if the caller has it."""
+    annotators = sorted(annotators or people(units))
     found = span_pass(units, spans, annotators, groups, pairs=list(itertools.combinations(annotators, 2)))
     coded = [Units(u.label, u.level, None, code_matrix(u.table, annotators)) for u in article_units(units, annotators)]
     return Answers(annotators, [found.claim_type, found.evidence, *coded], found.pair_counts)
+
+
+def people(units: pd.DataFrame) -> list[str]:
+    return sorted(units.loc[units["origin"] == HUMAN, "annotator"].unique()) if len(units) else []
+
+
+def model_versus_human(units: pd.DataFrame, spans: pd.DataFrame, groups: SpanGroups | None = None) -> list[dict]:
+    """Each model against each person, on the units both labelled (the model's quality, never
+    agreement among people): span matching and Cohen's kappa per label."""
+    models = sorted(units.loc[units["origin"] == MODEL, "annotator"].unique()) if len(units) else []
+    humans = people(units)
+    if not models or not humans:
+        return []
+    pairs = [(m, h) for m in models for h in humans]
+    found = answers(units, spans, sorted(models + humans), groups)
+    return [
+        {
+            "annotators": [m, h],
+            "span_matching": span_matching(found.pair_counts[tuple(sorted((m, h)))]),
+            "cohen_kappa": {u.label: kappa(u, m, h, found.annotators) for u in found.units},
+        }
+        for m, h in pairs
+    ]
 
 
 def report(found: Answers, *, pair_alpha: bool = False) -> dict:
@@ -232,9 +262,24 @@ def report(found: Answers, *, pair_alpha: bool = False) -> dict:
         "annotators": annotators,
         "krippendorff_alpha": overall,
         "pairs": pairs,
+        "model_vs_human": found.versus or [],
         "method": "Krippendorff's alpha (krippendorff package), Cohen's kappa (scikit-learn; linear weights "
-        "for evidence); spans matched at IoU >= 0.5; evidence 'not_applicable' excluded",
+        "for evidence); spans matched at IoU >= 0.5; evidence 'not_applicable' excluded; among people only "
+        "(a model is compared with each person under model_vs_human, never counted as a rater)",
     }
+
+
+def without_accepted_predictions(units: pd.DataFrame, spans: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """The people's labels without the results they accepted unchanged from a prediction (None when
+    there are none): what "independent" human agreement is computed on."""
+    accepted_spans = spans["result_origin"] == ACCEPTED_UNCHANGED
+    answers_origin = {f.name: units[f"{f.name}_origin"] == ACCEPTED_UNCHANGED for f in ARTICLE_FAMILIES}
+    if not accepted_spans.any() and not any(o.any() for o in answers_origin.values()):
+        return None
+    units = units.copy()
+    for name, accepted in answers_origin.items():
+        units.loc[accepted.fillna(False).to_numpy(bool), name] = None
+    return units, spans[~accepted_spans].reset_index(drop=True)
 
 
 def agreement(
@@ -252,9 +297,9 @@ def agreement(
 def disagreements(
     units: pd.DataFrame, spans: pd.DataFrame, annotators: list[str] | None = None, groups: SpanGroups | None = None
 ) -> pd.DataFrame:
-    """Units where the annotators who share them differ, for an adjudicator to work through."""
-    everyone = sorted(units["annotator"].unique()) if len(units) else []
-    annotators = sorted(annotators or everyone)
+    """Units where the annotators who share them differ, for an adjudicator to work through
+    (default: the people)."""
+    annotators = sorted(annotators or people(units))
     per_article = units[units["annotator"].isin(annotators)].groupby("article_id")["annotator"].apply(sorted)
     rows = []
     texts = spans["text"]

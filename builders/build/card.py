@@ -140,9 +140,13 @@ def figures(
             "for annotators to correct in Label Studio. Do not use these labels as human ground truth."
         )
     else:
+        accepted, human_spans = _accepted_unchanged(tables["annotations"])
         status = (
             f"{by_origin['human']} annotations by {n_human_annotators} human annotators "
-            f"(`origin = human`) and {by_origin['model']} pre-annotations (`origin = model`)."
+            f"(`origin = human`) and {by_origin['model']} pre-annotations (`origin = model`). Of the "
+            f"{human_spans} claim spans people submitted, {accepted} are a prediction's span and label "
+            "accepted unchanged (Label Studio's result origin `prediction`): a person's confirmation of a "
+            "model label, not an independent human judgement."
         )
     return {
         "status": status,
@@ -205,6 +209,19 @@ def hub_figures(repo_id: str | None, version: str, unreleased: bool) -> dict[str
     return {"version": version, "load_source": source, "load_revision": revision, "load_where": where}
 
 
+def _accepted_unchanged(tables: dict[str, pa.Table]) -> tuple[int, int]:
+    """(spans people accepted unchanged from a prediction, all spans people submitted)."""
+    human = label_names("annotations", "origin").index("human")
+    prediction = FEATURES["annotations"]["spans"].feature["result_origin"].names.index("prediction")
+    accepted = submitted = 0
+    for table in tables.values():
+        for origin, spans in zip(table.column("origin").to_pylist(), table.column("spans").to_pylist(), strict=True):
+            if origin == human:
+                submitted += len(spans)
+                accepted += sum(1 for span in spans if span["result_origin"] == prediction)
+    return accepted, submitted
+
+
 def _absent_note(rows: dict[str, dict[str, int]]) -> str:
     empty = [f"`{c}` {s}" for c in CONFIGS for s in SPLITS if not rows[c][s]]
     if not empty:
@@ -217,13 +234,26 @@ def _absent_note(rows: dict[str, dict[str, int]]) -> str:
 
 
 def agreement_markdown(report: dict) -> str:
-    """Krippendorff's alpha per label over all annotators, with units, or why not available."""
+    """Krippendorff's alpha per label among people, also without the results they accepted
+    unchanged from a prediction, with units, or why not available; and how many model-versus-person
+    comparisons agreement.json holds (a model is never a rater among people)."""
+    independent = report.get("independent_krippendorff_alpha", {})
     rows = []
     for label, fig in report["krippendorff_alpha"].items():
-        shown = f"{fig['value']:.3f}" if fig["value"] is not None else f"not available: {fig['not_available']}"
-        rows.append([f"`{label}`", shown, fig["units"]])
-    who = ", ".join(f"`{a}`" for a in report["annotators"]) or "none"
-    return f"Annotators compared: {who}.\n\n" + md_table(["label", "Krippendorff's alpha", "units"], rows)
+        rows.append(
+            [f"`{label}`", _alpha(fig), fig["units"], _alpha(independent[label]) if label in independent else "—"]
+        )
+    who = ", ".join(f"`{a}`" for a in report["annotators"]) or "none (no two people share a unit yet)"
+    versus = len(report.get("model_vs_human", []))
+    table = md_table(["label", "Krippendorff's alpha", "units", "without predictions accepted unchanged"], rows)
+    return (
+        f"People compared: {who}. Models are never counted as raters; `agreement.json` compares each "
+        f"model with each person apart ({versus} model–person pairs).\n\n{table}"
+    )
+
+
+def _alpha(fig: dict) -> str:
+    return f"{fig['value']:.3f}" if fig["value"] is not None else f"not available: {fig['not_available']}"
 
 
 def label_schema_markdown() -> str:

@@ -116,10 +116,11 @@ def answers_of(units: pd.DataFrame, spans: pd.DataFrame, groups):
     Cohen's kappas (scikit-learn is imported here already). Krippendorff's alpha is left to the
     main process once it has aggregated: it needs a few hundred MB for a moment at 10,000
     articles, better spent when aggregation has finished than while it runs."""
-    from builders.build.agreement import answers, kappas
+    from builders.build.agreement import answers, kappas, model_versus_human
 
     found = answers(units, spans, groups=groups)
     found.kappas = kappas(found)
+    found.versus = model_versus_human(units, spans, groups)
     return found
 
 

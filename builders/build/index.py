@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from builders.build.snapshots import Snapshot, parse_time
+from builders.errors import Problem
 
 AnnotationKey = tuple[int, int]  # (Label Studio project, annotation id)
 EPOCH = datetime.fromtimestamp(0, UTC)
@@ -30,6 +31,7 @@ class AnnotationIndex:
     deleted: set[AnnotationKey] = field(default_factory=set)
     counts: Counter = field(default_factory=Counter)
     superseded: list[int] = field(default_factory=list)  # snapshots none of whose annotations won
+    problems: list[Problem] = field(default_factory=list)  # versions whose time cannot be read
 
     def keeps(self, key: AnnotationKey, snapshot: int) -> bool:
         if self.winners is None:
@@ -48,15 +50,27 @@ def build_index(snapshots: list[Snapshot], tasks_of: Callable[[Snapshot], Iterat
         return AnnotationIndex()
     best: dict[AnnotationKey, tuple[datetime, int]] = {}
     contents: list[set[AnnotationKey]] = []
+    bad_times: list[Problem] = []
     for position, snapshot in enumerate(snapshots):
         present: set[AnnotationKey] = set()
-        for task in tasks_of(snapshot):
-            for key, updated in _versions(task, snapshot.ls_project):
+        for number, task in enumerate(tasks_of(snapshot)):
+            for key, raw, updated in _versions(task, snapshot.ls_project):
                 present.add(key)
+                if updated is None:  # which version is newest cannot be decided: never guessed
+                    bad_times.append(
+                        Problem(
+                            f"annotation {key[1]}: updated_at {raw!r} is not an ISO 8601 time, so this version "
+                            "cannot be ordered against the annotation's other versions",
+                            snapshot.shown,
+                            f"task #{number}",
+                            "export the project again with `khc ls pull` (never edit a snapshot by hand)",
+                        )
+                    )
+                    updated = EPOCH
                 if key not in best or (updated, position) >= best[key]:
                     best[key] = (updated, position)
         contents.append(present)
-    index = AnnotationIndex(winners={key: position for key, (_t, position) in best.items()})
+    index = AnnotationIndex(winners={key: position for key, (_t, position) in best.items()}, problems=bad_times)
     for key, (_updated, position) in best.items():
         later_full = [
             i
@@ -72,13 +86,14 @@ def build_index(snapshots: list[Snapshot], tasks_of: Callable[[Snapshot], Iterat
     return index
 
 
-def _versions(task: object, ls_project: int) -> Iterator[tuple[AnnotationKey, datetime]]:
-    """(key, updated_at) of a task's annotations that have an integer id; malformed ones are the
-    reader's to report in its second pass."""
+def _versions(task: object, ls_project: int) -> Iterator[tuple[AnnotationKey, object, datetime | None]]:
+    """(key, updated_at as written, updated_at parsed) of a task's annotations that have an
+    integer id; malformed ones are the reader's to report in its second pass."""
     if not isinstance(task, dict) or not isinstance(task.get("annotations"), list):
         return
     for annotation in task["annotations"]:
         if isinstance(annotation, dict):
             annotation_id = annotation.get("id")
             if isinstance(annotation_id, int) and not isinstance(annotation_id, bool):
-                yield (ls_project, annotation_id), parse_time(annotation.get("updated_at")) or EPOCH
+                updated = annotation.get("updated_at")
+                yield (ls_project, annotation_id), updated, EPOCH if updated is None else parse_time(updated)

@@ -63,6 +63,8 @@ class LabelRows:
             pending["text"].append(text[region.start : region.end])
             pending[CLAIM_TYPE.name].append(region.claim_type)
             pending[EVIDENCE.name].append(evidence)
+            pending["result_origin"].append(region.origin)
+            pending["evidence_origin"].append(parsed.evidence_origin.get(region.region_id, NO_LABEL))
         self.n_spans += len(parsed.regions)
         if len(pending["start"]) >= SPAN_CHUNK:
             self.flush()
@@ -77,7 +79,7 @@ class LabelRows:
         """(units, spans) with their declared columns and types."""
         self.flush()
         units = pd.DataFrame.from_records(self.units, columns=UNIT_COLUMNS)
-        for column in ("ls_project_id", "ls_task_id", "ls_annotation_id", "ls_prediction_id"):
+        for column in ("ls_project_id", "ls_task_id", "ls_annotation_id", "ls_prediction_id", "parent_prediction"):
             # Label Studio ids are integers, though some exports write them as strings.
             units[column] = pd.to_numeric(units[column], errors="raise").astype("Int64")
         units["ground_truth"] = units["ground_truth"].astype(bool)
@@ -85,6 +87,7 @@ class LabelRows:
         for family in ARTICLE_FAMILIES:
             if family.kind == "single_choice":  # a code, or null where unanswered
                 units[family.name] = pd.array(codes_or_none(units[family.name]), dtype="Int8")
+            units[f"{family.name}_origin"] = pd.array(codes_or_none(units[f"{family.name}_origin"]), dtype="Int8")
         chunks = self.chunks or [span_frame({c: [] for c in SPAN_COLUMNS})]
         spans = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
         return units, spans
@@ -94,7 +97,8 @@ def span_frame(columns: dict[str, list]) -> pd.DataFrame:
     """A spans table from column lists, with the declared types."""
     frame = pd.DataFrame({c: columns[c] for c in SPAN_COLUMNS})
     frame[["start", "end"]] = frame[["start", "end"]].astype("int64")
-    frame[[CLAIM_TYPE.name, EVIDENCE.name]] = frame[[CLAIM_TYPE.name, EVIDENCE.name]].astype(CODE_DTYPE)
+    codes = [CLAIM_TYPE.name, EVIDENCE.name, "result_origin", "evidence_origin"]
+    frame[codes] = frame[codes].astype(CODE_DTYPE)
     return frame
 
 

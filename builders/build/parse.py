@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from builders.build.offsets import SpanMismatch, locate_span
-from builders.schema import CLAIM_TYPE, FAMILY_BY_NAME, Family
+from builders.schema import CLAIM_TYPE, FAMILY_BY_NAME, RESULT_ORIGIN_CODES, Family
+
+UNKNOWN_ORIGIN = RESULT_ORIGIN_CODES["unknown"]  # a result the UI did not make (API, import)
 
 FIX_REPULL = "export the project again with `khc ls pull` (never edit a snapshot by hand)"
 
@@ -39,6 +41,7 @@ class Region:
     start: int
     end: int
     claim_type: int
+    origin: int  # RESULT_ORIGIN code of the claim_type result
 
 
 @dataclass
@@ -49,6 +52,9 @@ class Parsed:
     regions: dict[object, Region] = field(default_factory=dict)
     evidence: dict[object, int] = field(default_factory=dict)
     article: dict[str, list[int]] = field(default_factory=dict)
+    # RESULT_ORIGIN codes: of each region's evidence choice, and of each article-level answer
+    evidence_origin: dict[object, int] = field(default_factory=dict)
+    article_origin: dict[str, int] = field(default_factory=dict)
     ok: bool = True
 
 
@@ -137,6 +143,8 @@ def _checked_item(item: object, where: Where, sink: Sink) -> tuple[Family, dict,
             "keep one value (for two claims in one sentence, mark two spans)",
         )
         return None
+    # Label Studio's result origin rides along with the value (a copy: the export is not changed)
+    value = {**value, "_origin": RESULT_ORIGIN_CODES.get(item.get("origin"), UNKNOWN_ORIGIN)}
     return family, value, region, [family.codes[v] for v in values]
 
 
@@ -149,7 +157,7 @@ def span_label(parsed: Parsed, family, value, region, codes, text, where, sink) 
     if region in parsed.regions:
         sink.problem(f"two spans share the region id {region!r}", where.shown, where.record, FIX_REPULL)
         return False
-    parsed.regions[region] = Region(region, offsets[0], offsets[1], codes[0])
+    parsed.regions[region] = Region(region, offsets[0], offsets[1], codes[0], value["_origin"])
     return True
 
 
@@ -159,6 +167,7 @@ def region_choice(parsed: Parsed, family, value, region, codes, text, where, sin
     if not ok:
         sink.problem(f"region {region!r} has two evidence choices", where.shown, where.record, "keep one")
     parsed.evidence[region] = codes[0]
+    parsed.evidence_origin[region] = value["_origin"]
     return ok
 
 
@@ -170,6 +179,7 @@ def article_choice(parsed: Parsed, family, value, region, codes, text, where, si
             f"{family.name} must be answered once per article, not per span", where.shown, where.record, FIX_REPULL
         )
     parsed.article[family.name] = list(dict.fromkeys(codes))
+    parsed.article_origin[family.name] = value["_origin"]
     return ok
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from builders import derived
 from builders.build.aggregate import aggregate
-from builders.build.agreement import AGREEMENT_UNIT_COLUMNS
+from builders.build.agreement import AGREEMENT_UNIT_COLUMNS, answers, without_accepted_predictions
 from builders.build.agreement import report as agreement_report_of
 from builders.build.card import card_data, figures, hub_figures, render_card
 from builders.build.helper import PARALLEL_MIN_ARTICLES, Helper, answers_of, hashes_of
@@ -54,14 +54,18 @@ def build(
     version: str = UNRELEASED,
     date: str | None = None,
     helper: bool = True,
+    skip_invalid: bool = False,
 ) -> BuildResult:
     """Build the dataset; `version` and `date` are set by `khc release` (else: unreleased).
-    With `helper`, a large corpus's agreement is computed in a second process (builders/helper.py)."""
+    With `helper`, a large corpus's agreement is computed in a second process (builders/helper.py);
+    with `skip_invalid`, annotations that cannot be read are left out and listed, not fatal."""
     with gc_paused(), project_lock(project, "khc build"):
-        return _build(project, out, version, date, helper)
+        return _build(project, out, version, date, helper, skip_invalid)
 
 
-def _build(project: Project, out: Path | None, version: str, date: str | None, helper: bool) -> BuildResult:
+def _build(
+    project: Project, out: Path | None, version: str, date: str | None, helper: bool, skip_invalid: bool = False
+) -> BuildResult:
     out = output_target(out or project.default_out, project)
     problems = derived.check(project)
     if problems:
@@ -76,7 +80,7 @@ def _build(project: Project, out: Path | None, version: str, date: str | None, h
     inputs = [p for p in _input_files(project) if p not in (project.split_file, project.fold_file)]  # they may change
     with Helper(helper and len(corpus) >= PARALLEL_MIN_ARTICLES) as beside:
         input_hashes = beside.run(hashes_of, inputs)
-        labels = read_labels(project, corpus)
+        labels = read_labels(project, corpus, skip_invalid=skip_invalid)
         note(
             f"read {labels.counts['annotations_read']} annotations, {labels.counts['predictions_read']} predictions "
             f"and {len(labels.spans)} spans; aggregating and computing agreement"
@@ -92,6 +96,13 @@ def _build(project: Project, out: Path | None, version: str, date: str | None, h
     note("agreement figures")
     agreement_report = agreement_report_of(found)
     del found
+    # Human agreement also without the results people accepted unchanged from a prediction.
+    independent = without_accepted_predictions(labels.units, labels.spans)
+    agreement_report["independent_krippendorff_alpha"] = (
+        agreement_report_of(answers(*independent))["krippendorff_alpha"]
+        if independent
+        else agreement_report["krippendorff_alpha"]
+    )
 
     note("encoding the tables")
     new_assignments = choose_splits(existing, corpus["article_id"].tolist(), project.splits.seed, project.splits.ratios)

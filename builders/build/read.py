@@ -137,6 +137,7 @@ def read_labels(project: Project, corpus: pd.DataFrame, *, skip_invalid: bool = 
         index = build_index(readable, lambda s: iter_tasks(s.path, s.shown))
     except KhcError as exc:
         raise KhcError(problems + exc.problems) from None
+    problems += index.problems
     reader.counts.update({k: v for k, v in index.counts.items() if v})
     reader.counts["superseded_snapshots"] = len(index.superseded)
     reader.report["superseded_snapshots"] = [readable[i].shown for i in index.superseded]
@@ -170,7 +171,11 @@ def _read_file(reader: TaskReader, path: Path, shown: str, snapshot: Snapshot | 
             extra=lambda: f"{len(reader.rows.units)} annotations and predictions, {reader.rows.n_spans} spans",
         )
         for index, task in enumerate(tasks):
-            if snapshot is not None and isinstance(task, dict) and task.get("project") != snapshot.ls_project:
+            if (
+                snapshot is not None
+                and isinstance(task, dict)
+                and task.get("project", snapshot.ls_project) != snapshot.ls_project
+            ):
                 reader.problem(
                     f"a task of project {task.get('project')} in the snapshot of project {snapshot.ls_project}",
                     shown,

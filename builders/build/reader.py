@@ -159,6 +159,7 @@ class TaskReader:
                 "ground_truth": fields.flag(annotation.get("ground_truth"), "ground_truth"),
                 "ls_annotation_id": annotation_id,
                 "ls_prediction_id": None,
+                "parent_prediction": _optional_id(annotation.get("parent_prediction"), "parent_prediction"),
                 "created_at": fields.timestamp(annotation.get("created_at"), "created_at"),
                 "updated_at": fields.timestamp(annotation.get("updated_at"), "updated_at"),
             }
@@ -190,6 +191,7 @@ class TaskReader:
             "ground_truth": False,
             "ls_annotation_id": None,
             "ls_prediction_id": prediction.get("id"),
+            "parent_prediction": None,
             "created_at": prediction.get("created_at"),
             "updated_at": prediction.get("updated_at"),
         }
@@ -220,15 +222,21 @@ class TaskReader:
                 unit[family.name] = sorted(answer or []) if parsed.article else None
             else:
                 unit[family.name] = answer[0] if answer else None
+            unit[f"{family.name}_origin"] = parsed.article_origin.get(family.name)
         self.rows.add_unit(unit)
 
     def _skip_if_asked(self, before: int) -> None:
         """With `skip_invalid`, the problems of this task leave its unreadable annotations out
-        (listed with file, record and reason) instead of stopping the build."""
+        (one entry per annotation or task: file, record, reasons) instead of stopping the build."""
         if not self.skip_invalid or len(self.problems) == before:
             return
+        entries: dict[tuple, dict] = {}
         for problem in self.problems[before:]:
-            self.listed("skipped_invalid", {"file": problem.file, "record": problem.record, "reason": problem.what})
+            record = (problem.record or "").split(", region ")[0]  # the annotation, not its region
+            entry = entries.setdefault((problem.file, record), {"file": problem.file, "record": record, "reason": ""})
+            entry["reason"] = f"{entry['reason']}; {problem.what}" if entry["reason"] else problem.what
+        for entry in entries.values():
+            self.listed("skipped_invalid", entry)
         del self.problems[before:]
 
     def one_per_annotator(self, units: pd.DataFrame, spans: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -244,3 +252,7 @@ class TaskReader:
             self.listed("same_annotator_superseded", {"annotation_uid": uid})
         units = units[~units["annotation_uid"].isin(dropped)].reset_index(drop=True)
         return units, spans[~spans["annotation_uid"].isin(dropped)].reset_index(drop=True)
+
+
+def _optional_id(value: object, name: str) -> int | None:
+    return None if value is None else fields.integer_id(value, name)

@@ -75,6 +75,7 @@ class ArticleSpans:
     claim_type: list[int]  # ClassLabel codes
     evidence: list[int]  # ClassLabel codes, NO_LABEL for none
     row: list[int]  # the span's row in the spans table (for its text)
+    result_origin: list[int]  # RESULT_ORIGIN codes of the claim_type results
 
     def clusters(self) -> list[list[int]]:
         """The matching rule over this article's spans (one owner per annotation)."""
@@ -95,6 +96,7 @@ class SpanGroups:
     claim_type: np.ndarray
     evidence: np.ndarray
     row: np.ndarray
+    result_origin: np.ndarray
     n_spans: int  # rows of the spans table, those of unknown annotations included
 
     @classmethod
@@ -124,6 +126,7 @@ class SpanGroups:
             claim_type=spans[CLAIM_TYPE.name].to_numpy()[known][order],
             evidence=spans[EVIDENCE.name].to_numpy()[known][order],
             row=known[order],
+            result_origin=spans["result_origin"].to_numpy()[known][order],
             n_spans=len(spans),
         )
 
@@ -147,4 +150,5 @@ class SpanGroups:
                 self.claim_type[lo:hi][chosen].tolist(),
                 self.evidence[lo:hi][chosen].tolist(),
                 self.row[lo:hi][chosen].tolist(),
+                self.result_origin[lo:hi][chosen].tolist(),
             )

@@ -36,7 +36,8 @@ def articles_frame(corpus: pd.DataFrame, aggregated: Aggregated) -> pd.DataFrame
     for column in (RISK_DISCLOSURES.name, f"{RISK_DISCLOSURES.name}_undecided"):
         frame[column] = frame[column].map(lambda v: v if isinstance(v, list) else None)
     frame["annotators"] = frame["annotators"].map(lambda v: v if isinstance(v, list) else [])
-    frame["n_annotators"] = frame["n_annotators"].fillna(0).astype(int)
+    for column in ("n_annotators", "n_accepted_unchanged"):
+        frame[column] = frame[column].fillna(0).astype(int)
     return frame.sort_values("article_id", ignore_index=True)
 
 

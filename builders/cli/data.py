@@ -32,6 +32,13 @@ def add_build(commands: Commands) -> None:
         help="compute agreement in this process too (default: in a second process beside aggregation, "
         "for corpora of 200 articles or more; the output is the same)",
     )
+    p.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="leave out the annotations that cannot be read instead of stopping: each is listed (file, task, "
+        "annotation, reason) in build_report.json and counted in the card; khc release refuses such a build "
+        "unless it is released with --skip-invalid too, which lists them in the release record",
+    )
     p.set_defaults(func=run_build)
 
 
@@ -41,7 +48,14 @@ def run_build(args: argparse.Namespace) -> int:
     project = load_project(args.root)
     out = Path(args.out) if args.out else None
     try:
-        result = build(project, out, version=args.dataset_version, date=args.date, helper=not args.single_process)
+        result = build(
+            project,
+            out,
+            version=args.dataset_version,
+            date=args.date,
+            helper=not args.single_process,
+            skip_invalid=args.skip_invalid,
+        )
     except OSError as exc:
         if exc.filename is None:  # pyarrow's write errors name no file; they come from writing the output
             exc.filename = str((out or project.default_out).absolute())
@@ -53,6 +67,8 @@ def run_build(args: argparse.Namespace) -> int:
     for key, value in sorted(result.counts.items()):
         if value:
             print(f"  {key}: {value}")
+    if result.counts.get("skipped_invalid"):
+        print(f"left out {result.counts['skipped_invalid']} unreadable annotations or tasks: see build_report.json")
     if result.new_split_assignments:
         print(f"assigned {len(result.new_split_assignments)} new articles to splits in corpus/splits.csv; commit it")
     return 0

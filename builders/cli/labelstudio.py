@@ -14,7 +14,7 @@ from builders.project import load_project
 def add_ls(commands: Commands) -> None:
     ls = commands.add_parser("ls", help="Label Studio commands", description="Label Studio commands.")
     ls_commands = ls.add_subparsers(dest="ls_command", metavar="COMMAND")
-    for add in (add_config, add_push, add_pull, add_serve):
+    for add in (add_config, add_push, add_pull, add_import, add_serve):
         add(ls_commands)
 
     def usage(_args: argparse.Namespace) -> int:
@@ -77,6 +77,10 @@ def run_push(args: argparse.Namespace) -> int:
         f"{what} project {result.project_id}: imported {result.imported_tasks} tasks and "
         f"{result.imported_predictions} predictions; {result.already_there} articles were there already"
     )
+    if result.without_predictions:  # the prediction policy of khc.toml [labelstudio.predictions]
+        print(f"{result.without_predictions} of the new tasks have no prediction, by the prediction policy")
+    for note in result.notes:
+        print(f"note: {note}")
     return 0
 
 
@@ -113,6 +117,41 @@ def run_pull(args: argparse.Namespace) -> int:
     print(f"wrote {project.rel(result.path)}: {result.tasks} tasks, {result.annotations} annotations")
     changes = ", ".join(f"{n} {k}" for k, n in result.changes.items())
     print(f"since the last snapshot of project {args.project_id}: {changes}")
+    return 0
+
+
+def add_import(commands: Commands) -> None:
+    p = commands.add_parser(
+        "import",
+        help="bring a JSON export downloaded from Label Studio's UI into annotations/exports/",
+        description="Read a file exported with Label Studio's 'JSON' format, replace its users by the same "
+        "pseudonyms a pull gives them (the server is asked who they are), embed the project's predictions, "
+        "and write it as a recorded snapshot. It counts as a partial export (it adds and updates labels, never "
+        "deletes them) unless --full says it holds the whole project.",
+    )
+    p.add_argument("file", help="the downloaded .json (or .json.gz) file")
+    p.add_argument("--project-id", type=int, required=True, help="the project it was exported from")
+    p.add_argument("--full", action="store_true", help="the file is an export of the whole project")
+    p.add_argument("--pseudonym-map", help="as for khc ls pull")
+    connection_options(p)
+    p.set_defaults(func=run_import)
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from builders.labelstudio.connection import connect
+    from builders.labelstudio.importing import import_download
+
+    project = load_project(args.root)
+    result = import_download(
+        project,
+        connect(args.url, args.api_key),
+        Path(args.file),
+        args.project_id,
+        full=args.full,
+        map_path=Path(args.pseudonym_map) if args.pseudonym_map else None,
+    )
+    coverage = "full" if args.full else "partial"
+    print(f"wrote {project.rel(result.path)} ({coverage}): {result.tasks} tasks, {result.annotations} annotations")
     return 0
 
 

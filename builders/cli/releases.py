@@ -26,6 +26,12 @@ def add_release(commands: Commands) -> None:
         help="MAJOR.MINOR.PATCH (major: schema or split change; minor: new articles or labels; patch: corrections)",
     )
     p.add_argument("--tag", action="store_true", help="commit the record and create the git tag vVERSION")
+    p.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="release a build that leaves out unreadable annotations (as khc build --skip-invalid); the "
+        "release record lists each one. Without it a release refuses any annotation it cannot read",
+    )
     p.set_defaults(func=run_release)
 
 
@@ -33,7 +39,7 @@ def run_release(args: argparse.Namespace) -> int:
     from builders.release.release import release
 
     project = load_project(args.root)
-    result = release(project, args.version, tag=args.tag)
+    result = release(project, args.version, tag=args.tag, skip_invalid=args.skip_invalid)
     print(f"released {result.version} from commit {result.commit[:12]}: {project.rel(result.record)}, CHANGELOG.md")
     if args.tag:
         print(f"committed the record and tagged v{result.version}; push with: git push --follow-tags")

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from builders.build.read import iter_tasks
-from builders.build.snapshots import read_index, record_snapshot, utc_stamp
+from builders.build.snapshots import Coverage, read_index, record_snapshot, utc_stamp
 from builders.corpus.records import load_corpus
 from builders.errors import KhcError, fail
 from builders.labelstudio.connection import NOT_LABEL_STUDIO, Connection
@@ -130,6 +130,23 @@ def pull(
             f"(e.g. projects = [{project_id}]), commit that, and pull again",
         )
     tasks = export(conn, project_id)
+    return store(project, conn, project_id, tasks, map_path, now)
+
+
+def store(
+    project: Project,
+    conn: Connection,
+    project_id: int,
+    tasks: list[dict],
+    map_path: Path,
+    now: datetime | None,
+    *,
+    coverage: Coverage = "full",
+    exported_at: str | None = None,
+    kind: str = "",
+) -> PullResult:
+    """Pseudonymise a project's exported tasks and write them as a new recorded snapshot (the
+    common part of `khc ls pull` and `khc ls import`)."""
     check_articles(project, tasks, project_id)
     predictions = list_predictions(conn, project_id)
     users = list_users(conn)
@@ -139,7 +156,7 @@ def pull(
         text = json.dumps(clean, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
         check_pseudonymised(clean, text, users)
         names.save()  # before the snapshot: a pseudonym in a snapshot is always in the map
-    out, before = write_snapshot(project, project_id, text, now)
+    out, before = write_snapshot(project, project_id, text, now, coverage=coverage, exported_at=exported_at, kind=kind)
     n_annotations = sum(len(t["annotations"]) for t in clean)
     return PullResult(path=out, tasks=len(clean), annotations=n_annotations, changes=changes_since(before, clean))
 
@@ -235,10 +252,20 @@ def check_pseudonymised(clean: list[dict], text: str, users: dict[int, str]) -> 
         )
 
 
-def write_snapshot(project: Project, project_id: int, text: str, now: datetime | None) -> tuple[Path, list | None]:
-    """Write a new snapshot (never rewriting one); returns it and the previous snapshot's tasks."""
+def write_snapshot(
+    project: Project,
+    project_id: int,
+    text: str,
+    now: datetime | None,
+    *,
+    coverage: Coverage = "full",
+    exported_at: str | None = None,
+    kind: str = "",
+) -> tuple[Path, list | None]:
+    """Write a new snapshot (never rewriting one) and record it; returns it and the previous
+    snapshot's tasks. `kind` marks the file name of an imported download (`-import`)."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    out = project.exports_dir / f"project-{project_id}-{stamp}.json"
+    out = project.exports_dir / f"project-{project_id}{kind}-{stamp}.json"
     if out.exists():
         fail(f"{project.rel(out)} exists already; a snapshot is never rewritten", fix="wait a second and pull again")
     before = _previous_tasks(project, project_id)
@@ -254,7 +281,7 @@ def write_snapshot(project: Project, project_id: int, text: str, now: datetime |
         partial.unlink(missing_ok=True)
         raise
     # What the build orders and merges snapshots by: project, export time, coverage (a full export).
-    record_snapshot(project, out, project_id, "full", utc_stamp(now))
+    record_snapshot(project, out, project_id, coverage, exported_at or utc_stamp(now))
     return out, before
 
 

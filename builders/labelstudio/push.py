@@ -1,23 +1,25 @@
 """`khc ls push`: the corpus and its pre-annotations into a Label Studio project.
 
-Creates the project with the labeling config generated from the schema and the guidelines
-as instructions, or checks that an existing project's config is the same (refusing with a
-diff if not). Imports one task per article the project does not hold yet, with
-`article_id`, `text_sha256` and the guideline version in the task data, and every
-pre-annotation as a Label Studio prediction with its `model_version`. Running it twice
-imports nothing twice.
+Creates the project with the labeling config generated from the schema, the annotator-facing
+guidelines as HTML instructions and the project settings of `khc.toml` (`[labelstudio.project]`),
+or checks that an existing project's config is the same (refusing with a diff if not) and
+brings its instructions and settings up to date, with a note for every setting it changes.
+Imports one task per article the project does not hold yet, with `article_id`, `text_sha256`
+and the guideline version in the task data, and every pre-annotation as a Label Studio
+prediction with its `model_version`, except for the articles the prediction policy
+(`[labelstudio.predictions]`) keeps free of predictions. Running it twice imports nothing twice.
 """
 
 from __future__ import annotations
 
 import difflib
-import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from builders.build.read import discover, iter_tasks
 from builders.corpus.records import load_corpus, sha256_text
 from builders.errors import KhcError, Problem
 from builders.labelstudio.connection import Connection
+from builders.labelstudio.instructions import instructions_html
 from builders.labelstudio.labelconfig import labeling_config, labeling_config_sha256
 from builders.project import Project
 
@@ -29,6 +31,8 @@ class PushResult:
     imported_tasks: int = 0
     imported_predictions: int = 0
     already_there: int = 0
+    without_predictions: int = 0  # tasks of this push the policy keeps free of predictions
+    notes: list[str] = field(default_factory=list)
 
 
 def _normalised(config: str) -> list[str]:
@@ -36,17 +40,34 @@ def _normalised(config: str) -> list[str]:
 
 
 def instructions(project: Project) -> str:
-    """The guidelines as the project's instructions (shown as preformatted text)."""
-    text = project.guidelines_file.read_text(encoding="utf-8")
-    return f'<pre style="white-space: pre-wrap">{html.escape(text)}</pre>'
+    """The annotator-facing part of the guidelines, as HTML for the Instructions dialog."""
+    return instructions_html(project.guidelines_file.read_text(encoding="utf-8"))
+
+
+def update_settings(project: Project, conn: Connection, remote) -> list[str]:
+    """Set the project's settings to those of khc.toml; a note for each one that changes."""
+    wanted = project.annotation.project_fields()
+    changed = {k: v for k, v in wanted.items() if getattr(remote, k, None) != v}
+    if not changed:
+        return []
+    conn.call("updated the project settings", lambda: conn.client.projects.update(remote.id, **changed))
+    return [
+        f"project {remote.id}: set {k} = {v!r} (was {getattr(remote, k, None)!r}; khc.toml [labelstudio.project])"
+        for k, v in changed.items()
+    ]
 
 
 def pre_annotations(project: Project) -> dict[str, list[dict]]:
-    """Predictions from annotations/predictions/*.json, by article_id."""
+    """Predictions from annotations/predictions/*.json, by article_id: only those of the model
+    version khc.toml declares (one model version per Label Studio project; older versions are
+    history, never shown to annotators)."""
     found: dict[str, list[dict]] = {}
+    current = project.labelstudio.model_version
     for path in discover(project)[1]:
         for task in iter_tasks(path, project.rel(path)):
             for prediction in task.get("predictions") or []:
+                if current is not None and prediction.get("model_version") != current:
+                    continue
                 found.setdefault(task["data"]["article_id"], []).append(
                     {
                         "model_version": prediction["model_version"],
@@ -81,8 +102,8 @@ def push(project: Project, conn: Connection, *, project_id: int | None = None, t
                     title=title,
                     label_config=config,
                     expert_instruction=instructions(project),
-                    show_instruction=True,
                     description=f"{project.name}: claim spans and risk disclosures",
+                    **project.annotation.project_fields(),
                 ),
             )
             created = True
@@ -108,6 +129,7 @@ def push(project: Project, conn: Connection, *, project_id: int | None = None, t
         conn.call(
             "updated the instructions", lambda: ls.projects.update(remote.id, expert_instruction=instructions(project))
         )
+        result.notes += update_settings(project, conn, remote)
 
     existing: dict[str, tuple[int, str | None]] = {}
     tasks = conn.call("listed the project's tasks", lambda: list(ls.tasks.list(project=remote.id, fields="all")))
@@ -126,7 +148,9 @@ def push(project: Project, conn: Connection, *, project_id: int | None = None, t
             )
         )
 
-    predictions = pre_annotations(project)
+    policy = project.annotation.predictions
+    every = pre_annotations(project)
+    predictions = {a: p for a, p in every.items() if not policy.withheld(a)}
     have = {}
     for p in conn.call("listed predictions", lambda: ls.predictions.list(project=remote.id)):
         have.setdefault(p.task, set()).add(p.model_version)
@@ -162,4 +186,11 @@ def push(project: Project, conn: Connection, *, project_id: int | None = None, t
         conn.call(f"imported {len(new)} tasks", lambda: ls.projects.import_tasks(remote.id, request=new))
         result.imported_tasks = len(new)
         result.imported_predictions += sum(len(t["predictions"]) for t in new)
+        result.without_predictions = sum(t["data"]["article_id"] in every.keys() - predictions.keys() for t in new)
+    shown = sorted(a for a, (task_id, _sha) in existing.items() if policy.withheld(a) and task_id in have)
+    if shown:
+        result.notes.append(
+            f"project {remote.id}: {len(shown)} tasks the prediction policy keeps free of predictions have some "
+            f"(pushed before the policy): {', '.join(shown[:5])}{' ...' if len(shown) > 5 else ''}"
+        )
     return result

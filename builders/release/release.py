@@ -67,7 +67,7 @@ class ReleaseResult:
 
 
 @locked("khc release")  # it writes the record, CHANGELOG.md, corpus/splits.csv and dist/
-def release(project: Project, version: str, *, tag: bool = False) -> ReleaseResult:
+def release(project: Project, version: str, *, tag: bool = False, skip_invalid: bool = False) -> ReleaseResult:
     new = parse_version(version)
     existing = releases(project)
     if version in existing:
@@ -88,8 +88,11 @@ def release(project: Project, version: str, *, tag: bool = False) -> ReleaseResu
     commit = git(project.root, "rev-parse", "HEAD")
     date = git(project.root, "show", "-s", "--format=%cs", "HEAD")
     out = project.default_out
-    build(project, out, version=version, date=date)
+    # Strict by default: a build that would leave annotations out fails here; with skip_invalid the
+    # record lists every annotation left out, so a citation says what the release does not hold.
+    build(project, out, version=version, date=date, skip_invalid=skip_invalid)
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    skipped = json.loads((out / "build_report.json").read_text(encoding="utf-8")).get("skipped_invalid", [])
     index = label_index(out)
     previous = json.loads(record_path(project, existing[-1]).read_text()) if existing else None
     record = {
@@ -105,6 +108,7 @@ def release(project: Project, version: str, *, tag: bool = False) -> ReleaseResu
         "label_changes": label_changes(previous.get("labels") if previous else None, index),
         "previous": existing[-1] if existing else None,
         "labels": index,
+        **({"skipped_invalid": skipped} if skipped else {}),
     }
     path = record_path(project, version)
     path.parent.mkdir(parents=True, exist_ok=True)

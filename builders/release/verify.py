@@ -41,6 +41,8 @@ def _rebuild(project: Project, record: dict, version: str, tree: Path, out: Path
     try:
         # The old commit's own code builds it: `-m builders.cli` from the worktree.
         command = ["build", "--out", str(out), "--dataset-version", version, "--date", record["date"]]
+        if record.get("skipped_invalid"):  # released with --skip-invalid: rebuilt the same way
+            command.append("--skip-invalid")
         result = subprocess.run(
             [sys.executable, "-m", "builders.cli", "--root", str(tree), *command],
             cwd=tree,

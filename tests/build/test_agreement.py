@@ -12,8 +12,9 @@ from sklearn.metrics import cohen_kappa_score
 from builders.build.agreement import agreement, disagreements
 from builders.build.read import read_labels
 from builders.corpus.records import load_corpus
+from builders.features import SPAN_COLUMNS
 from builders.project import load_project
-from builders.schema import HARMS_EXPLAINED
+from builders.schema import HARMS_EXPLAINED, HUMAN
 from tests.conftest import copy_project
 
 
@@ -29,12 +30,13 @@ def article_units(answers: dict[str, list[str | None]]) -> tuple[pd.DataFrame, p
                         "annotation_uid": f"{annotator}-{i}",
                         "article_id": f"khc-{i:06d}",
                         "annotator": annotator,
+                        "origin": HUMAN,
                         "risk_disclosures": [],
                         "harms_explained": HARMS_EXPLAINED.codes[value],
                         "evidence_explained": None,
                     }
                 )
-    spans = pd.DataFrame(columns=["annotation_uid", "region_id", "start", "end", "text", "claim_type", "evidence"])
+    spans = pd.DataFrame(columns=SPAN_COLUMNS)
     return pd.DataFrame(rows), spans
 
 

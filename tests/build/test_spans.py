@@ -51,6 +51,7 @@ def test_span_groups_sort_spans_per_article_and_drop_spans_of_unknown_annotation
             "text": ["t"] * 5,
             "claim_type": [efficacy, safety, safety, efficacy, efficacy],
             "evidence": [NO_LABEL, anecdote, NO_LABEL, NO_LABEL, NO_LABEL],
+            "result_origin": [3] * 5,
         }
     )
     groups = SpanGroups.of(units, spans)

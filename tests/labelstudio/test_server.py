@@ -1,8 +1,7 @@
 """The Label Studio round trip against a real server (select with -m labelstudio).
 
-The fixture starts the `label-studio` server installed by the test extra on a free port of
-127.0.0.1, with a fresh temporary data folder and a known token, waits until it answers,
-and stops it at the end. Nothing is installed at run time.
+The session's server (tests/labelstudio/conftest.py) runs on a free port of 127.0.0.1 with a
+fresh temporary data folder and a known token, and is stopped at the end of the session.
 """
 
 from __future__ import annotations
@@ -10,115 +9,21 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import requests
 from datasets import load_dataset
 from label_studio_sdk import LabelStudio
 
 from builders.labelstudio.labelconfig import labeling_config
 from builders.labelstudio.pull import Pseudonyms
+from builders.labelstudio.push import pre_annotations
 from builders.labelstudio.results import span_results
+from builders.project import load_project
 from tests.conftest import REPO, copy_project, declare, khc
+from tests.labelstudio.server import ADMIN, free_port, sign_up
 
 pytestmark = pytest.mark.labelstudio
-
-ADMIN = "admin@khc.test"
-PASSWORD = "Khc-test-pass-2026"
-TOKEN = "khc-integration-token-0123456789"
-START_TIMEOUT = 240
-
-
-@dataclass
-class Server:
-    url: str
-    token: str
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    exe = Path(sys.executable).with_name("label-studio")
-    assert exe.exists(), "the test extra installs label-studio: pip install -e '.[test]'"
-    data = tmp_path_factory.mktemp("label-studio-data")
-    port = free_port()
-    log = (data / "server.log").open("w")
-    env = {**os.environ, "LABEL_STUDIO_BASE_DATA_DIR": str(data), "LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen(
-        [
-            str(exe),
-            "start",
-            "--no-browser",
-            "--internal-host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(data),
-            "--username",
-            ADMIN,
-            "--password",
-            PASSWORD,
-            "--user-token",
-            TOKEN,
-            "--enable-legacy-api-token",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_TIMEOUT
-    try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"label-studio exited early:\n{(data / 'server.log').read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"label-studio did not answer within {START_TIMEOUT}s")
-            time.sleep(1)
-        yield Server(url, TOKEN)
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
-
-
-def sign_up(url: str, email: str) -> str:
-    """Create an annotator through Label Studio's sign-up page; return their API token."""
-    session = requests.Session()
-    page = session.get(f"{url}/user/signup/", timeout=30)
-    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
-    session.post(
-        f"{url}/user/signup/",
-        data={"csrfmiddlewaretoken": csrf, "email": email, "password": PASSWORD, "how_find_us": "Other"},
-        headers={"Referer": f"{url}/user/signup/"},
-        timeout=30,
-    )
-    return session.get(f"{url}/api/current-user/token", timeout=30).json()["token"]
 
 
 @pytest.fixture
@@ -308,3 +213,33 @@ def test_interrupted_pull_leaves_no_snapshot(server, project_root, capsys, monke
     assert code == 1 and "No space left on device" in err and "Traceback" not in err
     exports = project_root / "annotations" / "exports"
     assert list(exports.iterdir()) == []
+
+
+def test_push_sets_the_settings_instructions_and_prediction_policy(server, project_root, capsys):
+    project = load_project(project_root)
+    project_id = push(project_root, capsys, "--title", "settings")
+    admin = LabelStudio(base_url=server.url, api_key=server.token)
+    remote = admin.projects.get(project_id)
+    for key, value in project.annotation.project_fields().items():
+        assert getattr(remote, key) == value, key
+    assert 'class="khc-instructions"' in remote.expert_instruction and "<table>" in remote.expert_instruction
+
+    policy, pre_annotated = project.annotation.predictions, set(pre_annotations(project))
+    tasks = list(admin.tasks.list(project=project_id, fields="all"))
+    shown = {t.data["article_id"] for t in tasks if t.total_predictions}
+    assert shown == {a for a in pre_annotated if not policy.withheld(a)}
+    assert shown and shown != pre_annotated  # both kinds of task exist in the committed corpus
+
+    admin.projects.update(project_id, maximum_annotations=1, show_overlap_first=False)
+    code, out, err = khc("ls", "push", "--project-id", str(project_id), root=project_root, capsys=capsys)
+    assert code == 0, err
+    assert f"note: project {project_id}: set maximum_annotations = 2 (was 1;" in out
+    assert f"note: project {project_id}: set show_overlap_first = True (was False;" in out
+    assert out.count("note:") == 2
+    remote = admin.projects.get(project_id)
+    assert (remote.maximum_annotations, remote.show_overlap_first) == (2, True)
+    assert {
+        t.data["article_id"] for t in admin.tasks.list(project=project_id, fields="all") if t.total_predictions
+    } == shown
+    code, out, _ = khc("ls", "push", "--project-id", str(project_id), root=project_root, capsys=capsys)
+    assert code == 0 and "note:" not in out
