@@ -1,4 +1,4 @@
-"""Hugging Face `Features` of the three dataset configs, derived from the schema.
+"""Hugging Face `Features` of the dataset configs, derived from the schema.
 
 Labels are `ClassLabel`s whose names are the schema's values in declared order, so
 `ds.features["claim_type"].names` works after `load_dataset`. A null label means
@@ -31,6 +31,9 @@ def class_label(family: Family) -> ClassLabel:
 ORIGIN = ClassLabel(names=list(ORIGINS))
 RESULT_ORIGIN = ClassLabel(names=list(RESULT_ORIGINS))  # Label Studio's per-result origin
 AGGREGATION = ClassLabel(names=list(AGGREGATION_RULES))
+# The article's cross-validation fold (builders/corpus/folds.py): 0..N_FOLDS-1 for train and
+# validation articles, null for test articles (held out). The last column of every config.
+FOLD_FIELD = {"fold": Value("int32")}
 
 CLAIMS = Features(
     {
@@ -49,6 +52,7 @@ CLAIMS = Features(
         "annotators": List(Value("string")),
         "source_annotations": List(Value("string")),
         "guideline_version": Value("string"),
+        **FOLD_FIELD,
     }
 )
 
@@ -87,6 +91,7 @@ ARTICLES = Features(
         "labeled": Value("bool"),
         "n_claims": Value("int32"),
         **ARTICLE_LABEL_FIELDS,
+        **FOLD_FIELD,
     }
 )
 
@@ -127,14 +132,31 @@ _UNIT_TAIL = {
     "source": Value("string"),  # export file and task index: "annotations/exports/x.json#3"
 }
 UNIT_FIELDS = {**_UNIT_HEAD, **_UNIT_TAIL}
-ANNOTATIONS = Features({**_UNIT_HEAD, "spans": List(SPAN), **_UNIT_TAIL})
+ANNOTATIONS = Features({**_UNIT_HEAD, "spans": List(SPAN), **_UNIT_TAIL, **FOLD_FIELD})
 
-FEATURES: dict[str, Features] = dict(zip(CONFIGS, (CLAIMS, ARTICLES, ANNOTATIONS), strict=True))
+# BIO tags over the claim types: O, then B-/I- per claim type in the schema's order, so
+# B-<type> has code 1 + 2 * (the type's code) and I-<type> the code after it.
+BIO_TAGS = ["O", *(f"{prefix}-{name}" for name in CLAIM_TYPE.names for prefix in ("B", "I"))]
+
+# One row per labelled article: tokens, their offsets and BIO tags over the claim types
+# (builders/build/tokens.py).
+CLAIM_TOKENS = Features(
+    {
+        "article_id": Value("string"),
+        "tokens": List(Value("string")),
+        "token_start": List(Value("int32")),
+        "token_end": List(Value("int32")),
+        "tags": List(ClassLabel(names=BIO_TAGS)),
+        **FOLD_FIELD,
+    }
+)
+
+FEATURES: dict[str, Features] = dict(zip(CONFIGS, (CLAIMS, ARTICLES, ANNOTATIONS, CLAIM_TOKENS), strict=True))
 
 # The build's label tables carry these columns (read.py makes them, aggregate.py and tables.py use them).
 UNIT_COLUMNS = list(UNIT_FIELDS)
 SPAN_COLUMNS = ["annotation_uid", *SPAN]
-CLAIM_COLUMNS = list(CLAIMS)
+CLAIM_COLUMNS = [c for c in CLAIMS if c not in FOLD_FIELD]
 ARTICLE_LABEL_COLUMNS = ["article_id", *ARTICLE_LABEL_FIELDS]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Protocol
 
-CONFIGS = ("claims", "articles", "annotations")
+CONFIGS = ("claims", "articles", "annotations", "claim_tokens")
 DEFAULT_CONFIG = "claims"
 SPLITS = ("train", "validation", "test")
 

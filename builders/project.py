@@ -87,7 +87,8 @@ class Project:
     root: Path
     name: str = "ketamine-health-claims"
     pretty_name: str = "Ketamine Health Claims"
-    repo_id: str = "ORG/ketamine-health-claims"
+    # The Hugging Face dataset repo; None until the project has one (no Hub link anywhere then).
+    repo_id: str | None = None
     splits: SplitSettings = field(default_factory=SplitSettings)
     labelstudio: LabelStudioSettings = field(default_factory=LabelStudioSettings)
     annotation: AnnotationProjectSettings = field(default_factory=AnnotationProjectSettings)
@@ -103,6 +104,10 @@ class Project:
     @property
     def split_file(self) -> Path:
         return self.root / "corpus" / "splits.csv"
+
+    @property
+    def fold_file(self) -> Path:
+        return self.root / "corpus" / "folds.csv"
 
     @property
     def exports_dir(self) -> Path:
@@ -249,10 +254,23 @@ def load_project(root: Path | None = None) -> Project:
         labelstudio=_labelstudio_settings(settings.get("labelstudio", {}), str(marker)),
         name=dataset.get("name", Project.name),
         pretty_name=dataset.get("pretty_name", Project.pretty_name),
-        repo_id=dataset.get("repo_id", Project.repo_id),
+        repo_id=_repo_id(dataset.get("repo_id"), str(marker)),
         splits=SplitSettings(seed=split.get("seed", SplitSettings.seed), ratios=dict(ratios)),
         annotation=_annotation_project_settings(settings.get("labelstudio", {}), marker),
     )
+
+
+def _repo_id(value: object, shown: str) -> str | None:
+    """`[dataset] repo_id`: unset, empty or the old "ORG/..." placeholder all mean no Hub repo."""
+    if value is None or value == "" or (isinstance(value, str) and value.startswith("ORG/")):
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"[\w.-]+/[\w.-]+", value):
+        fail(
+            f"[dataset] repo_id must be OWNER/NAME, got {value!r}",
+            file=shown,
+            fix='e.g. repo_id = "my-org/ketamine-health-claims", or leave it out until a Hub repo exists',
+        )
+    return value
 
 
 def _labelstudio_settings(section: dict, shown: str) -> LabelStudioSettings:

@@ -14,6 +14,8 @@ import pyarrow as pa
 from datasets import List
 from huggingface_hub import DatasetCard, DatasetCardData
 
+from builders.build.evaluation import evaluation_note, fold_rows, missing_classes_markdown
+from builders.corpus.folds import N_FOLDS
 from builders.errors import fail
 from builders.features import FEATURES, label_names
 from builders.layout import CONFIGS, DEFAULT_CONFIG, SPLITS, parquet_path, present_splits
@@ -184,7 +186,27 @@ def figures(
             ],
         ),
         "agreement_table": agreement_markdown(agreement_report),
+        "folds_table": md_table(["fold", "train articles", "validation articles", "claims"], fold_rows(tables)),
+        "missing_classes": missing_classes_markdown(tables),
+        "evaluation_note": evaluation_note(tables),
+        "n_folds": str(N_FOLDS),
     }
+
+
+def hub_figures(repo_id: str | None, version: str, unreleased: bool) -> dict[str, str]:
+    """The version and how to load this build: from the Hub at its tag when the project has a
+    repo and the build is a release, else from the built folder (never an invented repo id)."""
+    if repo_id and not unreleased:
+        source, revision = f'"{repo_id}"', f', revision="v{version}"'
+        where = f"the Hub repo `{repo_id}` at tag `v{version}`"
+    else:
+        source, revision = '"path/to/this/folder"', ""
+        where = (
+            "this folder (the project has no Hugging Face repo yet)"
+            if not repo_id
+            else f"this folder (an unreleased build; releases are on `{repo_id}`)"
+        )
+    return {"version": version, "load_source": source, "load_revision": revision, "load_where": where}
 
 
 def _accepted_unchanged(tables: dict[str, pa.Table]) -> tuple[int, int]:

@@ -15,7 +15,7 @@ from builders import derived
 from builders.build.aggregate import aggregate
 from builders.build.agreement import AGREEMENT_UNIT_COLUMNS, answers, without_accepted_predictions
 from builders.build.agreement import report as agreement_report_of
-from builders.build.card import card_data, figures, render_card
+from builders.build.card import card_data, figures, hub_figures, render_card
 from builders.build.helper import PARALLEL_MIN_ARTICLES, Helper, answers_of, hashes_of
 from builders.build.output import output_target, staged_output
 from builders.build.read import read_labels
@@ -23,6 +23,7 @@ from builders.build.snapshots import label_files
 from builders.build.spans import SpanGroups
 from builders.build.tables import split_tables
 from builders.build.write import output_hashes, tool_versions, write_json, write_tables
+from builders.corpus.folds import append_folds, check_folds, choose_folds, read_fold_file
 from builders.corpus.neardup import CACHE_FILE as NEARDUP_CACHE
 from builders.corpus.neardup import refuse_cross_split_near_duplicates
 from builders.corpus.records import load_corpus, sha256_file
@@ -39,6 +40,7 @@ from builders.lock import project_lock
 from builders.progress import gc_paused, note
 from builders.project import MARKER, Project
 from builders.release.metadata import write_metadata
+from builders.release.rai import collection_facts
 from builders.schema import SCHEMA_VERSION
 
 
@@ -90,7 +92,8 @@ def _build(
         fail("the corpus is empty", file=project.rel(project.corpus_file), fix="add articles with `khc ingest FILE`")
     existing = read_split_file(project.split_file, project.rel(project.split_file))
     note(f"{len(corpus)} articles in the corpus; reading the Label Studio exports")
-    inputs = [p for p in _input_files(project) if p != project.split_file]  # it may change below
+    existing_folds = read_fold_file(project.fold_file, project.rel(project.fold_file))
+    inputs = [p for p in _input_files(project) if p not in (project.split_file, project.fold_file)]  # they may change
     with Helper(helper and len(corpus) >= PARALLEL_MIN_ARTICLES) as beside:
         input_hashes = beside.run(hashes_of, inputs)
         labels = read_labels(project, corpus, skip_invalid=skip_invalid)
@@ -119,15 +122,20 @@ def _build(
 
     note("encoding the tables")
     new_assignments = choose_splits(existing, corpus["article_id"].tolist(), project.splits.seed, project.splits.ratios)
-    splits_moved = check_split_history(project, {**existing, **new_assignments}, resplit=resplit)
-    refuse_cross_split_near_duplicates(corpus, {**existing, **new_assignments}, project.root / NEARDUP_CACHE)
-    tables = split_tables(corpus, labels, aggregated, {**existing, **new_assignments})
+    assignments = {**existing, **new_assignments}
+    splits_moved = check_split_history(project, assignments, resplit=resplit)
+    refuse_cross_split_near_duplicates(corpus, assignments, project.root / NEARDUP_CACHE)
+    check_folds(existing_folds, assignments, project.rel(project.fold_file))
+    new_folds = choose_folds(existing_folds, {a: assignments[a] for a in corpus["article_id"]}, project.splits.seed)
     counts = labels.counts + aggregated.counts
+    tables = split_tables(corpus, labels, aggregated, assignments, {**existing_folds, **new_folds}, counts)
     counts["articles"] = len(corpus)
     counts["new_split_assignments"] = len(new_assignments)
     if splits_moved:
         counts["articles_moved_by_resplit"] = len(splits_moved)
+    counts["new_fold_assignments"] = len(new_folds)
     build_report = {"counts": dict(sorted(counts.items())), **labels.report, **aggregated.report}
+    facts = collection_facts(corpus)  # for Croissant's data-collection fields
     del corpus, labels, aggregated  # the Arrow tables hold everything written from here on
 
     note("writing the dataset")
@@ -139,20 +147,26 @@ def _build(
         template.read_text(encoding="utf-8"),
         project.rel(template),
         card_data(project.pretty_name, tables),
-        {**figures(tables, counts, guideline_version, config_sha, agreement_report), "version": version},
+        {
+            **figures(tables, counts, guideline_version, config_sha, agreement_report),
+            **hub_figures(project.repo_id, version, version == UNRELEASED),
+        },
     )
 
     # Everything is validated: record new articles' splits (deterministic, so a later
     # failure while writing leaves a correct file), then write the output.
     if new_assignments:
         append_assignments(project.split_file, new_assignments)
-    if project.split_file.is_file():
-        hashes[project.split_file] = sha256_file(project.split_file)
+    if new_folds:
+        append_folds(project.fold_file, new_folds)
+    for recorded in (project.split_file, project.fold_file):
+        if recorded.is_file():
+            hashes[recorded] = sha256_file(recorded)
     with staged_output(out, project) as stage:
         rows = write_tables(stage, tables)
         (stage / "README.md").write_text(readme, encoding="utf-8")
         write_json(stage / "agreement.json", agreement_report)
-        write_metadata(stage, project, tables, version, date)
+        write_metadata(stage, project, tables, version, date, facts)
         write_json(stage / "build_report.json", build_report)
         write_json(
             stage / "manifest.json",
@@ -179,6 +193,7 @@ def _input_files(project: Project) -> list[Path]:
         project.root / MARKER,
         project.corpus_file,
         project.split_file,
+        project.fold_file,
         project.guidelines_file,
         project.labeling_config_file,
         project.datacard_file,

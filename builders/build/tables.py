@@ -1,4 +1,4 @@
-"""Shape stage: corpus + labels + aggregates → the three configs' tables, per split.
+"""Shape stage: corpus + labels + aggregates → every config's tables, per split.
 
 Rows are sorted by stable keys so two builds of the same inputs give the same bytes.
 Labels arrive as ClassLabel codes already (builders/build/labels.py), so encoding is only
@@ -7,6 +7,8 @@ turning columns into Arrow arrays of the Features' explicit schema, never an inf
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -14,6 +16,7 @@ from datasets import ClassLabel
 
 from builders.build.aggregate import Aggregated
 from builders.build.labels import Labels, codes_or_none
+from builders.build.tokens import claim_tokens_frame
 from builders.features import ARTICLE_LABEL_COLUMNS, FEATURES, SPAN, arrow_schema
 from builders.layout import SPLITS
 from builders.schema import RISK_DISCLOSURES
@@ -80,17 +83,27 @@ def to_arrow(config: str, frame: pd.DataFrame, ready: dict[str, pa.Array] | None
 
 
 def split_tables(
-    corpus: pd.DataFrame, labels: Labels, aggregated: Aggregated, assignments: dict[str, str]
+    corpus: pd.DataFrame,
+    labels: Labels,
+    aggregated: Aggregated,
+    assignments: dict[str, str],
+    folds: dict[str, int] | None = None,
+    counts: Counter | None = None,
 ) -> dict[str, dict[str, pa.Table]]:
-    """{config: {split: table}} for all three configs and all three splits."""
+    """{config: {split: table}} for every config and split. `folds`: each article's fold
+    (none: null); `counts` receives the claim_tokens rules' counts."""
     frames = {
         "claims": claims_frame(aggregated),
         "articles": articles_frame(corpus, aggregated),
         "annotations": annotations_frame(labels),
     }
+    frames["claim_tokens"] = claim_tokens_frame(
+        frames["articles"], frames["claims"], Counter() if counts is None else counts
+    )
     spans = spans_column(frames["annotations"], labels.spans)
     tables: dict[str, dict[str, pa.Table]] = {}
     for config, frame in frames.items():
+        frame["fold"] = pd.array(frame["article_id"].map(folds or {}), dtype="Int32")
         split_of = frame["article_id"].map(assignments)
         tables[config] = {}
         for split in SPLITS:

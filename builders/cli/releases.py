@@ -97,9 +97,18 @@ def run_publish(args: argparse.Namespace) -> int:
     project = load_project(args.root)
     folder = Path(args.folder) if args.folder else project.default_out
     repo_id = args.repo_id or project.repo_id
+    if repo_id is None and not args.dry_run:
+        raise KhcError(
+            Problem(
+                "no Hugging Face repo to publish to: khc.toml sets no [dataset] repo_id",
+                "khc.toml",
+                fix="pass --repo-id OWNER/NAME of an existing Hub repo (or set repo_id), then run khc publish again",
+            )
+        )
     tag, files = publish_plan(project, args.version, folder)
     if args.dry_run:
-        print(f"would upload to https://huggingface.co/datasets/{repo_id} and tag {tag}:")
+        where = f"https://huggingface.co/datasets/{repo_id}" if repo_id else "a Hub repo (none set: pass --repo-id)"
+        print(f"would upload to {where} and tag {tag}:")
         for path, size, sha in files:
             print(f"  {path}  {size} bytes  sha256 {sha}")
         return 0

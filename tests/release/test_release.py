@@ -20,6 +20,7 @@ from huggingface_hub import DatasetCard
 
 from builders.errors import KhcError
 from builders.features import FEATURES
+from builders.layout import CONFIGS
 from builders.project import load_project
 from builders.release.content import content_hashes
 from builders.release.publish import publish
@@ -184,7 +185,7 @@ def test_card_metadata_uses_the_hubs_vocabularies(released):
     # license "other" needs a name and a file in the repo (the Hub's rule for custom licences).
     assert data["license"] == "other" and data["license_name"] and (released / "dist" / data["license_link"]).is_file()
     assert set(data["task_categories"]) <= {"text-classification", "token-classification"}
-    assert {c["config_name"] for c in data["configs"]} == {"claims", "articles", "annotations"}
+    assert {c["config_name"] for c in data["configs"]} == set(CONFIGS)
 
 
 def test_citation_cff_is_valid_cff_1_2_0(released):
@@ -213,7 +214,7 @@ def test_croissant_loads_without_errors_and_counts_match(released):
 
 def test_load_dataset_at_the_release_matches_the_record(released):
     record = json.loads((released / "releases" / "0.1.0.json").read_text())
-    for config in ("claims", "articles", "annotations"):
+    for config in CONFIGS:
         ds = load_dataset(str(released / "dist"), config)
         for split in ds:
             rel = f"{config}/{split}-00000-of-00001.parquet"
