@@ -125,6 +125,11 @@ def _build(
     assignments = {**existing, **new_assignments}
     splits_moved = check_split_history(project, assignments, resplit=resplit)
     refuse_cross_split_near_duplicates(corpus, assignments, project.root / NEARDUP_CACHE)
+    refold = {}
+    if splits_moved:  # a deliberate re-split: an article moved into test leaves its fold
+        refold = {a: f for a, f in existing_folds.items() if assignments.get(a) != "test"}
+        refold = refold if len(refold) != len(existing_folds) else {}
+        existing_folds = refold or existing_folds
     check_folds(existing_folds, assignments, project.rel(project.fold_file))
     new_folds = choose_folds(existing_folds, {a: assignments[a] for a in corpus["article_id"]}, project.splits.seed)
     counts = labels.counts + aggregated.counts
@@ -157,7 +162,10 @@ def _build(
     # failure while writing leaves a correct file), then write the output.
     if new_assignments:
         append_assignments(project.split_file, new_assignments)
-    if new_folds:
+    if refold:  # the re-split took articles out of the folds: the file is written anew
+        project.fold_file.unlink()
+        append_folds(project.fold_file, {**refold, **new_folds})
+    elif new_folds:
         append_folds(project.fold_file, new_folds)
     for recorded in (project.split_file, project.fold_file):
         if recorded.is_file():

@@ -120,5 +120,6 @@ def test_a_split_file_git_knows_is_not_re_created(project_dir, capsys):
 
 def test_a_new_project_gets_its_split_file_on_the_first_build(project_dir, capsys):
     (project_dir / "corpus" / "splits.csv").unlink()  # never recorded anywhere
+    (project_dir / "corpus" / "folds.csv").unlink()  # a new project has no folds either
     assert khc("build", root=project_dir, capsys=capsys)[0] == 0
     assert len(read_split_file(project_dir / "corpus" / "splits.csv", "splits.csv")) == 5
