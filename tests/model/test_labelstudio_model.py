@@ -48,6 +48,9 @@ def server(_local_ml_backend_allowed, tmp_path_factory):
 def _with_new_article(trained, tmp_path, monkeypatch, ls, capsys):
     root = tmp_path / "project"
     shutil.copytree(trained.root, root)
+    # every task keeps its prediction here: the policy's share pushed without any is tested elsewhere
+    settings = root / "khc.toml"
+    settings.write_text(settings.read_text().replace("without_share = 0.2", "without_share = 0.0"))
     monkeypatch.setenv("LABEL_STUDIO_URL", ls.url)
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", ls.token)
     (tmp_path / "new.txt").write_text(NEW_ARTICLE, encoding="utf-8")
