@@ -290,23 +290,3 @@ def _labelstudio_settings(section: dict, shown: str) -> LabelStudioSettings:
             fix='e.g. model_version = "maintainers-pilot-v2", or ["maintainers-pilot-v2", "baseline-1a2b3c4d"]',
         )
     return LabelStudioSettings(projects=tuple(projects), model_versions=tuple(versions))
-
-
-def declare_model_version(project: Project, version: str) -> bool:
-    """Add `version` after the declared model versions in khc.toml (`[labelstudio] model_version`),
-    so its predictions reach Label Studio and the build where no preferred version has one. Returns
-    whether the file changed; the line is rewritten in place, every other line kept."""
-    if version in project.labelstudio.model_versions:
-        return False
-    marker = project.root / MARKER
-    text = marker.read_text(encoding="utf-8")
-    versions = [*project.labelstudio.model_versions, version]
-    line = "model_version = [" + ", ".join(f'"{v}"' for v in versions) + "]"
-    if re.search(r"(?m)^model_version = .*$", text):
-        text = re.sub(r"(?m)^model_version = .*$", lambda _m: line, text, count=1)
-    elif re.search(r"(?m)^\[labelstudio\]\s*$", text):
-        text = re.sub(r"(?m)^\[labelstudio\]\s*$", lambda _m: "[labelstudio]\n" + line, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n[labelstudio]\n" + line + "\n"
-    marker.write_text(text, encoding="utf-8")
-    return True

@@ -189,7 +189,8 @@ def run_agreement(args: argparse.Namespace) -> int:
 
 
 def _agreement(args: argparse.Namespace) -> int:
-    from builders.build.agreement import agreement, disagreements, summary_table
+    from builders.build.agreement import agreement
+    from builders.build.disagreements import disagreements, summary_table
     from builders.build.read import read_labels
     from builders.build.spans import SpanGroups
     from builders.corpus.records import load_corpus

@@ -18,6 +18,7 @@ import csv
 import hashlib
 from pathlib import Path
 
+from builders.corpus.splits import append_records
 from builders.errors import KhcError, Problem
 
 N_FOLDS = 5
@@ -87,10 +88,4 @@ def choose_folds(existing: dict[str, int], splits: dict[str, str], seed: str) ->
 
 
 def append_folds(path: Path, new: dict[str, int]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fresh = not path.exists()
-    with path.open("a", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        if fresh:
-            writer.writerow(HEADER)
-        writer.writerows(sorted(new.items()))
+    append_records(path, HEADER, new)

@@ -89,12 +89,17 @@ def assign_new_articles(project: Project, article_ids: list[str], *, write: bool
 
 
 def append_assignments(path: Path, new: dict[str, str]) -> None:
+    append_records(path, HEADER, new)
+
+
+def append_records(path: Path, header: list[str] | tuple[str, ...], new: dict) -> None:
+    """Append `article_id → value` rows, sorted, to a committed CSV record (header on a new file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fresh = not path.exists()
     with path.open("a", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         if fresh:
-            writer.writerow(HEADER)
+            writer.writerow(header)
         writer.writerows(sorted(new.items()))
 
 

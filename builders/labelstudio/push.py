@@ -21,6 +21,7 @@ from builders.errors import KhcError, Problem
 from builders.labelstudio.connection import Connection
 from builders.labelstudio.instructions import instructions_html
 from builders.labelstudio.labelconfig import labeling_config, labeling_config_sha256
+from builders.labelstudio.results import task_data
 from builders.project import Project
 
 
@@ -177,13 +178,7 @@ def push(project: Project, conn: Connection, *, project_id: int | None = None, t
             continue
         new.append(
             {
-                "data": {
-                    "text": row.text,
-                    "article_id": row.article_id,
-                    "text_sha256": row.text_sha256,
-                    "guideline_version": guideline_version,
-                    "labeling_config_sha256": labeling_config_sha256(),
-                },
+                "data": task_data(row, guideline_version, labeling_config_sha256()),
                 "predictions": predictions.get(row.article_id, []),
             }
         )

@@ -41,3 +41,15 @@ def span_results(
 
 def choice_result(region: str, name: str, values: list[str]) -> dict:
     return {"id": region, "from_name": name, "to_name": TEXT_OBJECT, "type": "choices", "value": {"choices": values}}
+
+
+def task_data(row, guideline_version: str, config_sha256: str) -> dict:
+    """A task's `data` for one corpus article (`row` with article_id, text, text_sha256): what push
+    sends and what every predictions file carries, so a prediction always names the text it labels."""
+    return {
+        "text": row.text,
+        "article_id": row.article_id,
+        "text_sha256": row.text_sha256,
+        "guideline_version": guideline_version,
+        "labeling_config_sha256": config_sha256,
+    }

@@ -11,7 +11,8 @@ import json
 from pathlib import Path
 
 from builders.errors import fail
-from builders.project import declare_model_version, load_project
+from builders.model.preannotate import declare_model_version
+from builders.project import load_project
 
 DEFAULT_MODELS = "models"
 

@@ -13,6 +13,7 @@ other articles are kept.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -21,11 +22,11 @@ from builders.corpus.records import load_corpus
 from builders.errors import KhcError, Problem
 from builders.labelstudio.labelconfig import labeling_config_sha256
 from builders.labelstudio.push import pre_annotations
-from builders.labelstudio.results import choice_result, span_results
+from builders.labelstudio.results import choice_result, span_results, task_data
 from builders.model.predict import ArticlePrediction, predict
 from builders.model.store import load
 from builders.progress import note
-from builders.project import Project
+from builders.project import MARKER, Project
 from builders.schema import ARTICLE_FAMILIES, CLAIM_TYPE, EVIDENCE
 
 
@@ -94,13 +95,7 @@ def preannotate_with_model(
             empty.append(row.article_id)
             continue
         tasks[row.article_id] = {
-            "data": {
-                "text": row.text,
-                "article_id": row.article_id,
-                "text_sha256": row.text_sha256,
-                "guideline_version": guideline_version,
-                "labeling_config_sha256": labeling_config_sha256(),
-            },
+            "data": task_data(row, guideline_version, labeling_config_sha256()),
             "predictions": [{"model_version": card["model_version"], "score": task_score(result), "result": result}],
         }
     written = [a for a in chosen if a not in empty]
@@ -127,3 +122,23 @@ def _existing(path: Path, project: Project) -> dict[str, dict]:
                 fix="restore the file from git (it is written by khc preannotate), or delete it to start over",
             )
         ) from exc
+
+
+def declare_model_version(project: Project, version: str) -> bool:
+    """Add `version` after the declared model versions in khc.toml (`[labelstudio] model_version`),
+    so its predictions reach Label Studio and the build where no preferred version has one. Returns
+    whether the file changed; the line is rewritten in place, every other line kept."""
+    if version in project.labelstudio.model_versions:
+        return False
+    marker = project.root / MARKER
+    text = marker.read_text(encoding="utf-8")
+    versions = [*project.labelstudio.model_versions, version]
+    line = "model_version = [" + ", ".join(f'"{v}"' for v in versions) + "]"
+    if re.search(r"(?m)^model_version = .*$", text):
+        text = re.sub(r"(?m)^model_version = .*$", lambda _m: line, text, count=1)
+    elif re.search(r"(?m)^\[labelstudio\]\s*$", text):
+        text = re.sub(r"(?m)^\[labelstudio\]\s*$", lambda _m: "[labelstudio]\n" + line, text, count=1)
+    else:
+        text = text.rstrip("\n") + "\n\n[labelstudio]\n" + line + "\n"
+    marker.write_text(text, encoding="utf-8")
+    return True

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from sklearn.metrics import cohen_kappa_score
 
-from builders.build.agreement import agreement, disagreements
+from builders.build.agreement import agreement
+from builders.build.disagreements import disagreements
 from builders.build.read import read_labels
 from builders.corpus.records import load_corpus
 from builders.features import SPAN_COLUMNS
