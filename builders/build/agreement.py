@@ -214,11 +214,16 @@ def model_versus_human(
     ]
 
 
-def report(found: Answers, *, pair_alpha: bool = False) -> dict:
+def report(found: Answers, *, pair_alpha: bool = False, _alphas: dict | None = None) -> dict:
     """The agreement figures as a JSON-ready dict. Alpha is given for the whole set; per pair only
-    with `pair_alpha` (kappa is the pairwise figure)."""
+    with `pair_alpha` (kappa is the pairwise figure). A group that shares its units with the whole
+    set (anchoring.by_prediction_shown) reuses its alphas."""
     annotators = found.annotators
-    overall = {u.label: alpha(u) for u in found.units}
+    _alphas = {} if _alphas is None else _alphas
+    for u in found.units:
+        if id(u) not in _alphas:
+            _alphas[id(u)] = (u, alpha(u))  # u kept, so its id is not reused meanwhile
+    overall = {u.label: _alphas[id(u)][1] for u in found.units}
     pair_kappas = found.kappas if found.kappas is not None else kappas(found)
     pairs = []
     for a, b in itertools.combinations(annotators, 2):
@@ -241,7 +246,7 @@ def report(found: Answers, *, pair_alpha: bool = False) -> dict:
         return {**found.counts, **out}
     if found.by_prediction is not None:
         out["by_prediction_shown"] = {
-            name: report(group, pair_alpha=pair_alpha) for name, group in found.by_prediction.items()
+            name: report(group, pair_alpha=pair_alpha, _alphas=_alphas) for name, group in found.by_prediction.items()
         }
         from builders.build.anchoring import PREDICTION_SHOWN_RULE  # it builds on this module
 

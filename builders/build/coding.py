@@ -151,7 +151,7 @@ def interval(counts: np.ndarray, level: str, bootstrap: Bootstrap = BOOTSTRAP) -
     n = len(counts)
     if n < bootstrap.min_units:
         return {"interval": None, "interval_not_available": f"fewer than {bootstrap.min_units} shared units ({n})"}
-    patterns, multiplicity = np.unique(counts, axis=0, return_counts=True)
+    patterns, multiplicity = distinct_rows(counts)
     rng = np.random.default_rng(bootstrap.seed)
     weights = rng.multinomial(n, multiplicity / n, size=bootstrap.resamples)
     values = alpha_of_weights(patterns, weights, level)
@@ -161,6 +161,16 @@ def interval(counts: np.ndarray, level: str, bootstrap: Bootstrap = BOOTSTRAP) -
     tail = (1 - bootstrap.level) / 2
     low, high = np.quantile(values, [tail, 1 - tail])
     return {"interval": {"low": round(float(low), 4), "high": round(float(high), 4), "resamples": len(values)}}
+
+
+def distinct_rows(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`np.unique(counts, axis=0, return_counts=True)` (the same rows in the same order), through one
+    integer per row: much faster on many rows. The entries are small non-negative counts, so a row
+    read as a number in base max+1 orders as the rows do."""
+    base = int(counts.max()) + 1
+    keys = counts.astype(np.int64) @ (base ** np.arange(counts.shape[1] - 1, -1, -1, dtype=np.int64))
+    _, first, multiplicity = np.unique(keys, return_index=True, return_counts=True)
+    return counts[first], multiplicity
 
 
 def alpha_of_weights(patterns: np.ndarray, weights: np.ndarray, level: str) -> np.ndarray:

@@ -124,3 +124,14 @@ def test_every_alpha_has_an_interval_or_a_reason(tmp_path):
     ]
     for fig in figures:
         assert ("interval" in fig) and (fig["interval"] is not None or fig["interval_not_available"])
+
+
+def test_distinct_rows_are_numpys_unique_rows_in_its_order():
+    from builders.build.coding import distinct_rows
+
+    rng = np.random.default_rng(8)
+    for _ in range(30):
+        counts = rng.integers(0, 4, size=(int(rng.integers(1, 200)), int(rng.integers(2, 8))))
+        patterns, multiplicity = distinct_rows(counts)
+        expected_patterns, expected_multiplicity = np.unique(counts, axis=0, return_counts=True)
+        assert (patterns == expected_patterns).all() and (multiplicity == expected_multiplicity).all()
