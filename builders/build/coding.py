@@ -150,7 +150,7 @@ def interval(counts: np.ndarray, level: str, bootstrap: Bootstrap = BOOTSTRAP) -
     with the reason."""
     n = len(counts)
     if n < bootstrap.min_units:
-        return {"interval": None, "interval_not_available": f"fewer than {bootstrap.min_units} shared units ({n})"}
+        return {"interval": None, "interval_not_available": f"only {n} shared units, fewer than {bootstrap.min_units}"}
     patterns, multiplicity = distinct_rows(counts)
     rng = np.random.default_rng(bootstrap.seed)
     weights = rng.multinomial(n, multiplicity / n, size=bootstrap.resamples)

@@ -108,12 +108,16 @@ def _answer(label: str, value: int) -> object:
 
 
 def summary_table(report: dict) -> pd.DataFrame:
-    """One row per label: alpha over all chosen annotators with its interval and units, or why not available."""
+    """One row per label: alpha over all chosen annotators with its interval and units, or why not
+    available; and alpha (units) with and without a prediction shown, when the report has them."""
+    groups = report.get("by_prediction_shown", {})
     rows = []
     for label, fig in report["krippendorff_alpha"].items():
-        rows.append(
-            {"label": label, "krippendorff_alpha": _show(fig), "interval": _interval(fig), "units": fig["units"]}
-        )
+        row = {"label": label, "krippendorff_alpha": _show(fig), "interval": _interval(fig), "units": fig["units"]}
+        for name, group in groups.items():
+            found = group["krippendorff_alpha"][label]
+            row[name] = f"{found['value']:.3f} ({found['units']})" if found["value"] is not None else "—"
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
