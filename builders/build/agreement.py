@@ -3,28 +3,32 @@
 Agreement is among people: a model (an annotator named `model/VERSION`) is never a rater among
 them; it is compared with each person apart (`model_vs_human`, the model's quality), and human
 agreement is also given without the results people accepted unchanged from a prediction
-(`independent_krippendorff_alpha`). Only units that at least two of the chosen annotators labelled count:
+(`independent_krippendorff_alpha`) and, all of it, for the annotations made with and without a
+prediction shown (`by_prediction_shown`, builders/build/anchoring.py). Only units that at least
+two of the chosen annotators labelled count:
 - claim spans are matched across annotators by the aggregation rule (IoU >= 0.5, see
   aggregate.py); each cluster is a unit for `claim_type` (nominal) and `evidence`
   (ordinal by rank; `not_applicable` is left out);
 - articles are the units for each risk-disclosure item (present/absent, nominal) and for
   `harms_explained` and `evidence_explained` (nominal).
-Krippendorff's alpha comes from the `krippendorff` package; Cohen's kappa (pairs) from
-scikit-learn. When fewer than two annotators share a unit, or only one value was ever
-given (alpha and kappa are then undefined), the figure is "not available", with the
-reason, never 1.0. Every figure carries the number of units behind it.
+Krippendorff's alpha comes from the `krippendorff` package, with a bootstrap interval over the
+same units (coding.BOOTSTRAP); Cohen's kappa (pairs) from scikit-learn; span F1 per pair from
+builders/build/span_agreement.py. When fewer than two annotators share a unit, or only one
+value was ever given (alpha and kappa are then undefined), the figure is "not available", with
+the reason, never 1.0. Every figure carries the number of units behind it.
 """
 
 from __future__ import annotations
 
-import bisect
 import itertools
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from builders.build.coding import NOT_AVAILABLE_FEW, Coder, Units, alpha, code_matrix, figure, kappa
+from builders.build.coding import BOOTSTRAP, Coder, Units, alpha, code_matrix, kappa
 from builders.build.labels import codes_or_none
+from builders.build.span_agreement import count_pairs, span_f1
 from builders.build.spans import SpanGroups, match_spans
 from builders.schema import (
     ACCEPTED_UNCHANGED,
@@ -45,9 +49,11 @@ AGREEMENT_UNIT_COLUMNS = [
     "article_id",
     "annotator",
     "origin",
+    "parent_prediction",
     RISK_DISCLOSURES.name,
     HARMS_EXPLAINED.name,
     EVIDENCE_EXPLAINED.name,
+    *(f"{family.name}_origin" for family in ARTICLE_FAMILIES),  # whether a prediction was shown
 ]
 
 
@@ -70,14 +76,19 @@ def span_pass(
     *,
     pairs: list[tuple[str, str]] = (),
     keep_clusters: bool = False,
+    rows: np.ndarray | None = None,
 ) -> SpanPass:
     """Match spans per article across `annotators` (the aggregation rule); fill the units for
     claim_type and evidence, count span matches for each pair of `pairs` on the articles both
-    annotated, and keep the clusters when `keep_clusters` (the disagreement list needs them)."""
+    annotated, and keep the clusters when `keep_clusters` (the disagreement list needs them).
+    `rows` (a boolean per units row) keeps only those annotations."""
     groups = SpanGroups.of(units, spans) if groups is None else groups
     names = units["annotator"].tolist()
     keep = units["annotator"].isin(annotators).to_numpy()
-    annotated = units.groupby("annotator")["article_id"].agg(set).to_dict() if len(units) else {}
+    if rows is not None:
+        keep = keep & rows
+    chosen = units[keep]
+    annotated = chosen.groupby("annotator")["article_id"].agg(set).to_dict() if len(chosen) else {}
     type_coder, evidence_coder = Coder(annotators), Coder(annotators)
     pair_counts = {pair: [0, 0, 0] for pair in pairs}
     clusters_out = []
@@ -99,7 +110,7 @@ def span_pass(
             if ranks:
                 evidence_coder.add(unit, ranks)
         if pair_counts:
-            _count_pairs(article.article_id, article, who, annotated, pair_counts)
+            count_pairs(article.article_id, article, who, annotated, pair_counts)
     return SpanPass(
         Units(CLAIM_TYPE.name, "nominal", None, type_coder.coded()),
         Units(EVIDENCE.name, "ordinal", None, evidence_coder.coded()),
@@ -108,22 +119,10 @@ def span_pass(
     )
 
 
-def _count_pairs(article_id: str, article, who: list[str], annotated: dict, pair_counts: dict) -> None:
-    """Add one article's exact and overlap span matches to each pair that annotated it."""
-    by_annotator: dict[str, list[tuple[int, int]]] = {}
-    for i, annotator in enumerate(who):
-        by_annotator.setdefault(annotator, []).append((article.start[i], article.end[i]))
-    for (a, b), figures in pair_counts.items():
-        if article_id in annotated.get(a, ()) and article_id in annotated.get(b, ()):
-            left, right = by_annotator.get(a, []), by_annotator.get(b, [])
-            exact, overlap = _match_pair(left, right)
-            figures[0] += exact
-            figures[1] += overlap
-            figures[2] += len(left) + len(right)
-
-
-def article_units(units: pd.DataFrame, annotators: list[str]) -> list[Units]:
-    chosen = units[units["annotator"].isin(annotators)]
+def article_units(units: pd.DataFrame, annotators: list[str], rows: np.ndarray | None = None) -> list[Units]:
+    """The article-level labels' units (articles) of `annotators` (and of `rows`, if given)."""
+    keep = units["annotator"].isin(annotators).to_numpy()
+    chosen = units[keep if rows is None else keep & rows]
     answered = chosen[RISK_DISCLOSURES.name].map(lambda v: isinstance(v, list)).astype(bool)  # judged the article
     chosen = chosen[answered]
     articles, annotators_ = chosen["article_id"].tolist(), chosen["annotator"].tolist()
@@ -143,48 +142,6 @@ def article_units(units: pd.DataFrame, annotators: list[str]) -> list[Units]:
     return out
 
 
-def _match_pair(left: list[tuple[int, int]], right: list[tuple[int, int]]) -> tuple[int, int]:
-    """(exact, overlap): how many of `left`'s spans (in span order) have an identical span in
-    `right`, and how many match one of `right`'s spans at IoU >= 0.5, each right span taken once."""
-    if not left or not right:
-        return 0, 0
-    right = sorted(right)
-    right_exact = set(right)
-    starts = [rs for rs, _ in right]
-    longest = max(re_ - rs for rs, re_ in right)
-    taken: set[int] = set()
-    exact = overlap = 0
-    for start, end in left:
-        exact += (start, end) in right_exact
-        best, best_i = 0.0, -1
-        i = bisect.bisect_left(starts, end) - 1  # right spans that start before this one ends
-        while i >= 0 and starts[i] + longest > start:
-            if i not in taken:
-                right_start, right_end = right[i]  # iou(), written out: this loop runs millions of times
-                shared = (end if end < right_end else right_end) - (start if start > right_start else right_start)
-                if shared > 0:
-                    score = shared / (
-                        (end if end > right_end else right_end) - (start if start < right_start else right_start)
-                    )
-                    if score > best:
-                        best, best_i = score, i
-            i -= 1
-        if best >= 0.5:
-            overlap += 1
-            taken.add(best_i)
-    return exact, overlap
-
-
-def span_matching(counts: list[int]) -> dict:
-    """Share of two annotators' spans, on the articles both annotated, that match exactly / by
-    overlap, from `SpanPass.pair_counts`. Matched spans count once for each side: a Dice-style
-    share of all spans."""
-    exact, overlap, total = counts
-    if total == 0:
-        return {"exact": figure(None, 0, NOT_AVAILABLE_FEW), "overlap": figure(None, 0, NOT_AVAILABLE_FEW)}
-    return {"exact": figure(2 * exact / total, total), "overlap": figure(2 * overlap / total, total)}
-
-
 @dataclass
 class Answers:
     """Every label's answers of `annotators`, coded (`code_matrix`, columns in `annotators`
@@ -196,6 +153,8 @@ class Answers:
     pair_counts: dict[tuple[str, str], list[int]]
     kappas: dict[tuple[str, str], dict[str, dict]] | None = None  # `kappas(self)`, if computed already
     versus: list[dict] | None = None  # `model_versus_human(...)`: each model against each person
+    counts: dict[str, int] | None = None  # a group's size (anchoring.by_prediction_shown)
+    by_prediction: dict[str, Answers] | None = None  # the same, with and without a prediction shown
 
 
 def kappas(found: Answers) -> dict[tuple[str, str], dict[str, dict]]:
@@ -207,65 +166,99 @@ def kappas(found: Answers) -> dict[tuple[str, str], dict[str, dict]]:
 
 
 def answers(
-    units: pd.DataFrame, spans: pd.DataFrame, annotators: list[str] | None = None, groups: SpanGroups | None = None
+    units: pd.DataFrame,
+    spans: pd.DataFrame,
+    annotators: list[str] | None = None,
+    groups: SpanGroups | None = None,
+    rows: np.ndarray | None = None,
 ) -> Answers:
     """Collect and code the answers of `annotators` (default: the people; a model is never a rater
-    among them). `groups` is `SpanGroups.of(units, spans)` if the caller has it."""
-    annotators = sorted(annotators or people(units))
-    found = span_pass(units, spans, annotators, groups, pairs=list(itertools.combinations(annotators, 2)))
-    coded = [Units(u.label, u.level, None, code_matrix(u.table, annotators)) for u in article_units(units, annotators)]
+    among them). `groups` is `SpanGroups.of(units, spans)` if the caller has it; `rows` (a
+    boolean per units row) keeps only those annotations."""
+    annotators = sorted(annotators or people(units, rows))
+    pairs = list(itertools.combinations(annotators, 2))
+    found = span_pass(units, spans, annotators, groups, pairs=pairs, rows=rows)
+    coded = [
+        Units(u.label, u.level, None, code_matrix(u.table, annotators)) for u in article_units(units, annotators, rows)
+    ]
     return Answers(annotators, [found.claim_type, found.evidence, *coded], found.pair_counts)
 
 
-def people(units: pd.DataFrame) -> list[str]:
-    return sorted(units.loc[units["origin"] == HUMAN, "annotator"].unique()) if len(units) else []
+def people(units: pd.DataFrame, rows: np.ndarray | None = None) -> list[str]:
+    """The people who annotated (of `rows`, if given)."""
+    return _who(units, HUMAN, rows)
 
 
-def model_versus_human(units: pd.DataFrame, spans: pd.DataFrame, groups: SpanGroups | None = None) -> list[dict]:
+def _who(units: pd.DataFrame, origin: int, rows: np.ndarray | None) -> list[str]:
+    mine = (units["origin"] == origin).to_numpy() if len(units) else np.zeros(0, bool)
+    return sorted(units.loc[mine if rows is None else mine & rows, "annotator"].unique()) if len(units) else []
+
+
+def model_versus_human(
+    units: pd.DataFrame, spans: pd.DataFrame, groups: SpanGroups | None = None, rows: np.ndarray | None = None
+) -> list[dict]:
     """Each model against each person, on the units both labelled (the model's quality, never
-    agreement among people): span matching and Cohen's kappa per label."""
-    models = sorted(units.loc[units["origin"] == MODEL, "annotator"].unique()) if len(units) else []
-    humans = people(units)
+    agreement among people): span F1 and Cohen's kappa per label; of `rows` only, if given."""
+    models, humans = _who(units, MODEL, rows), people(units, rows)
     if not models or not humans:
         return []
     pairs = [(m, h) for m in models for h in humans]
-    found = answers(units, spans, sorted(models + humans), groups)
+    found = answers(units, spans, sorted(models + humans), groups, rows)
     return [
         {
             "annotators": [m, h],
-            "span_matching": span_matching(found.pair_counts[tuple(sorted((m, h)))]),
+            "span_f1": span_f1(found.pair_counts[tuple(sorted((m, h)))]),
             "cohen_kappa": {u.label: kappa(u, m, h, found.annotators) for u in found.units},
         }
         for m, h in pairs
     ]
 
 
-def report(found: Answers, *, pair_alpha: bool = False) -> dict:
+def report(found: Answers, *, pair_alpha: bool = False, _alphas: dict | None = None) -> dict:
     """The agreement figures as a JSON-ready dict. Alpha is given for the whole set; per pair only
-    with `pair_alpha` (kappa is the pairwise figure)."""
+    with `pair_alpha` (kappa is the pairwise figure). A group that shares its units with the whole
+    set (anchoring.by_prediction_shown) reuses its alphas."""
     annotators = found.annotators
-    overall = {u.label: alpha(u) for u in found.units}
+    _alphas = {} if _alphas is None else _alphas
+    for u in found.units:
+        if id(u) not in _alphas:
+            _alphas[id(u)] = (u, alpha(u))  # u kept, so its id is not reused meanwhile
+    overall = {u.label: _alphas[id(u)][1] for u in found.units}
     pair_kappas = found.kappas if found.kappas is not None else kappas(found)
     pairs = []
     for a, b in itertools.combinations(annotators, 2):
         pair = {
             "annotators": [a, b],
-            "span_matching": span_matching(found.pair_counts[(a, b)]),
+            "span_f1": span_f1(found.pair_counts[(a, b)]),
             "cohen_kappa": pair_kappas[(a, b)],
         }
         if pair_alpha:
             columns = [annotators.index(a), annotators.index(b)]
             pair["krippendorff_alpha"] = {u.label: alpha(u, (u.coded[0][:, columns], u.coded[1])) for u in found.units}
         pairs.append(pair)
-    return {
+    out = {
         "annotators": annotators,
         "krippendorff_alpha": overall,
         "pairs": pairs,
         "model_vs_human": found.versus or [],
-        "method": "Krippendorff's alpha (krippendorff package), Cohen's kappa (scikit-learn; linear weights "
-        "for evidence); spans matched at IoU >= 0.5; evidence 'not_applicable' excluded; among people only "
-        "(a model is compared with each person under model_vs_human, never counted as a rater)",
     }
+    if found.counts is not None:  # a group of by_prediction_shown
+        return {**found.counts, **out}
+    if found.by_prediction is not None:
+        out["by_prediction_shown"] = {
+            name: report(group, pair_alpha=pair_alpha, _alphas=_alphas) for name, group in found.by_prediction.items()
+        }
+        from builders.build.anchoring import PREDICTION_SHOWN_RULE  # it builds on this module
+
+        out["prediction_shown_rule"] = PREDICTION_SHOWN_RULE
+    out["bootstrap"] = BOOTSTRAP.declared()
+    out["method"] = (
+        "Krippendorff's alpha (krippendorff package) with a bootstrap interval (see bootstrap), Cohen's kappa "
+        "(scikit-learn; linear weights for evidence); span F1 per pair by identical offsets (exact) and one-to-one "
+        "at IoU >= 0.5 (overlap); spans matched into units at IoU >= 0.5; evidence 'not_applicable' excluded; "
+        "among people only (a model is compared with each person under model_vs_human, never counted as a rater)"
+    )
+    return out
 
 
 def without_accepted_predictions(units: pd.DataFrame, spans: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame] | None:
@@ -290,8 +283,13 @@ def agreement(
     groups: SpanGroups | None = None,
 ) -> dict:
     """Agreement of `annotators` (default: the people, with each model compared to each person
-    apart) as a JSON-ready dict: `report(answers(...))`."""
+    apart, and all of it again with and without a prediction shown) as a JSON-ready dict:
+    `report(answers(...))`."""
+    from builders.build.anchoring import by_prediction_shown  # it builds on this module
+
+    groups = SpanGroups.of(units, spans) if groups is None else groups
     found = answers(units, spans, annotators, groups)
     if annotators is None:
         found.versus = model_versus_human(units, spans, groups)
+        found.by_prediction = by_prediction_shown(units, spans, groups, found)
     return report(found, pair_alpha=pair_alpha)

@@ -14,6 +14,7 @@ import pyarrow as pa
 from datasets import List
 from huggingface_hub import DatasetCard, DatasetCardData
 
+from builders.build.agreement_card import agreement_markdown
 from builders.build.evaluation import evaluation_note, fold_rows, missing_classes_markdown
 from builders.corpus.folds import N_FOLDS
 from builders.errors import fail
@@ -237,29 +238,6 @@ def _absent_note(rows: dict[str, dict[str, int]]) -> str:
         + ", ".join(empty)
         + " (`datasets` cannot load an empty split)."
     )
-
-
-def agreement_markdown(report: dict) -> str:
-    """Krippendorff's alpha per label among people, also without the results they accepted
-    unchanged from a prediction, with units, or why not available; and how many model-versus-person
-    comparisons agreement.json holds (a model is never a rater among people)."""
-    independent = report.get("independent_krippendorff_alpha", {})
-    rows = []
-    for label, fig in report["krippendorff_alpha"].items():
-        rows.append(
-            [f"`{label}`", _alpha(fig), fig["units"], _alpha(independent[label]) if label in independent else "—"]
-        )
-    who = ", ".join(f"`{a}`" for a in report["annotators"]) or "none (no two people share a unit yet)"
-    versus = len(report.get("model_vs_human", []))
-    table = md_table(["label", "Krippendorff's alpha", "units", "without predictions accepted unchanged"], rows)
-    return (
-        f"People compared: {who}. Models are never counted as raters; `agreement.json` compares each "
-        f"model with each person apart ({versus} model–person pairs).\n\n{table}"
-    )
-
-
-def _alpha(fig: dict) -> str:
-    return f"{fig['value']:.3f}" if fig["value"] is not None else f"not available: {fig['not_available']}"
 
 
 def label_schema_markdown() -> str:

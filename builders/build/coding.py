@@ -4,6 +4,13 @@ Answers are coded once into a units × annotators matrix of value indexes (`Code
 spans are walked, `code_matrix` for the article-level tables); the figures read that matrix.
 When fewer than two annotators share a unit, or only one value was ever given (alpha and
 kappa are then undefined), a figure is "not available", with the reason, never 1.0.
+
+Alpha carries a percentile bootstrap interval (`BOOTSTRAP`, declared once and written into
+agreement.json): the shared units are resampled with replacement, as many as there are, and
+alpha recomputed on each resample. The resamples are drawn as multinomial counts of the units'
+distinct answer patterns (units that got the same number of each value weigh the same in
+alpha): the same distribution as drawing units one by one, at a cost that does not grow with
+the corpus. Below `min_units` shared units no interval is given, with the reason.
 """
 
 from __future__ import annotations
@@ -17,6 +24,29 @@ import numpy as np
 
 NOT_AVAILABLE_FEW = "fewer than two annotators labelled any shared unit"
 NOT_AVAILABLE_ONE_VALUE = "only one value was given, so agreement beyond chance is undefined"
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    """The one declaration of the alpha intervals' bootstrap (agreement.json repeats it)."""
+
+    seed: int = 14  # a fresh generator with this seed for every figure: each interval reproducible alone
+    resamples: int = 1000
+    level: float = 0.95
+    min_units: int = 10  # fewer shared units than this: no interval (a resample of a handful says little)
+
+    def declared(self) -> dict:
+        return {
+            "seed": self.seed,
+            "resamples": self.resamples,
+            "level": self.level,
+            "min_units": self.min_units,
+            "method": "percentile bootstrap: the shared units resampled with replacement (as many as there are), "
+            "alpha recomputed on each resample; resamples where alpha is undefined (one value only) are left out",
+        }
+
+
+BOOTSTRAP = Bootstrap()
 
 
 @dataclass
@@ -81,23 +111,93 @@ def figure(value: float | None, n_units: int, reason: str | None = None) -> dict
     return {"value": round(float(value), 4), "units": n_units}
 
 
-def alpha(units: Units, coded: tuple[np.ndarray, list] | None = None) -> dict:
+def alpha(units: Units, coded: tuple[np.ndarray, list] | None = None, bootstrap: Bootstrap = BOOTSTRAP) -> dict:
     """Krippendorff's alpha over the units at least two annotators labelled, from `units.coded`
-    (or `coded`: some of its columns, for a pair)."""
+    (or `coded`: some of its columns, for a pair), with its bootstrap interval."""
     matrix = (units.coded if coded is None else coded)[0]
     answered = matrix >= 0
     shared = answered.sum(axis=1) >= 2
     n = int(shared.sum())
     if n == 0:
-        return figure(None, 0, NOT_AVAILABLE_FEW)
+        return _no_interval(figure(None, 0, NOT_AVAILABLE_FEW), INTERVAL_NO_ALPHA)
     rows = matrix[shared]
     if len(np.unique(rows[rows >= 0])) < 2:
-        return figure(None, n, NOT_AVAILABLE_ONE_VALUE)
+        return _no_interval(figure(None, n, NOT_AVAILABLE_ONE_VALUE), INTERVAL_NO_ALPHA)
     # annotators × units, NaN where no value; annotators without a shared unit left out. The
     # codes keep the values' order, which is all the nominal and ordinal metrics look at.
     data = rows[:, answered[shared].any(axis=0)].T.astype(float)
     data[data < 0] = np.nan
-    return figure(krippendorff.alpha(reliability_data=data, level_of_measurement=units.level), n)
+    result = figure(krippendorff.alpha(reliability_data=data, level_of_measurement=units.level), n)
+    return {**result, **interval(value_counts(rows), units.level, bootstrap)}
+
+
+INTERVAL_NO_ALPHA = "alpha is not available"
+
+
+def _no_interval(fig: dict, reason: str) -> dict:
+    return {**fig, "interval": None, "interval_not_available": reason}
+
+
+def value_counts(rows: np.ndarray) -> np.ndarray:
+    """units × values: how many annotators gave each value (in code order) to each unit (rows of
+    value codes, -1 for none; only the values that occur are columns)."""
+    values = np.unique(rows[rows >= 0])
+    return np.stack([(rows == v).sum(axis=1) for v in values], axis=1)
+
+
+def interval(counts: np.ndarray, level: str, bootstrap: Bootstrap = BOOTSTRAP) -> dict:
+    """The bootstrap interval of alpha over the units of `counts` (`value_counts`), or null
+    with the reason."""
+    n = len(counts)
+    if n < bootstrap.min_units:
+        return {"interval": None, "interval_not_available": f"only {n} shared units, fewer than {bootstrap.min_units}"}
+    patterns, multiplicity = distinct_rows(counts)
+    rng = np.random.default_rng(bootstrap.seed)
+    weights = rng.multinomial(n, multiplicity / n, size=bootstrap.resamples)
+    values = alpha_of_weights(patterns, weights, level)
+    values = values[~np.isnan(values)]
+    if not len(values):
+        return {"interval": None, "interval_not_available": "alpha is undefined in every resample (one value only)"}
+    tail = (1 - bootstrap.level) / 2
+    low, high = np.quantile(values, [tail, 1 - tail])
+    return {"interval": {"low": round(float(low), 4), "high": round(float(high), 4), "resamples": len(values)}}
+
+
+def distinct_rows(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`np.unique(counts, axis=0, return_counts=True)` (the same rows in the same order), through one
+    integer per row: much faster on many rows. The entries are small non-negative counts, so a row
+    read as a number in base max+1 orders as the rows do."""
+    base = int(counts.max()) + 1
+    keys = counts.astype(np.int64) @ (base ** np.arange(counts.shape[1] - 1, -1, -1, dtype=np.int64))
+    _, first, multiplicity = np.unique(keys, return_index=True, return_counts=True)
+    return counts[first], multiplicity
+
+
+def alpha_of_weights(patterns: np.ndarray, weights: np.ndarray, level: str) -> np.ndarray:
+    """Krippendorff's alpha (as the krippendorff package computes it) of each row of `weights`:
+    the units being `patterns` (value counts, one row per pattern) each taken that many times.
+    NaN where alpha is undefined (all pairable values alike)."""
+    n_values = patterns.shape[1]
+    pairable = patterns.sum(axis=1).astype(float)
+    per_unit = patterns[:, :, None] * patterns[:, None, :] - patterns[:, None, :] * np.eye(n_values)
+    per_unit = per_unit / (pairable - 1)[:, None, None]  # each unit's coincidences
+    observed = (weights @ per_unit.reshape(len(patterns), -1)).reshape(-1, n_values, n_values)
+    n_v = observed.sum(axis=1)
+    total = n_v.sum(axis=1)
+    expected = (n_v[:, :, None] * n_v[:, None, :] - n_v[:, None, :] * np.eye(n_values)) / (total - 1)[:, None, None]
+    if level == "nominal":
+        distance = np.broadcast_to(1 - np.eye(n_values), observed.shape)
+    else:  # ordinal: (values between c and k, ends counted half)^2, from this resample's n_v
+        index = np.arange(n_values)
+        low, high = np.minimum.outer(index, index), np.maximum.outer(index, index)
+        cumulative = np.concatenate([np.zeros((len(n_v), 1)), np.cumsum(n_v, axis=1)], axis=1)
+        between = cumulative[:, high + 1] - cumulative[:, low]
+        distance = (between - (n_v[:, :, None] + n_v[:, None, :]) / 2) ** 2
+    disagreement_expected = (expected * distance).sum(axis=(1, 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(
+            disagreement_expected > 0, 1 - (observed * distance).sum(axis=(1, 2)) / disagreement_expected, np.nan
+        )
 
 
 def code_matrix(table: dict[object, dict[str, object]], annotators: list[str]) -> tuple[np.ndarray, list]:

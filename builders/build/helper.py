@@ -112,15 +112,18 @@ class Helper:
 
 
 def answers_of(units: pd.DataFrame, spans: pd.DataFrame, groups):
-    """Agreement's coded answers of all annotators (the span matching is the costly part) and
-    Cohen's kappas (scikit-learn is imported here already). Krippendorff's alpha is left to the
-    main process once it has aggregated: it needs a few hundred MB for a moment at 10,000
-    articles, better spent when aggregation has finished than while it runs."""
+    """Agreement's coded answers of all annotators, also by whether a prediction was shown (the
+    span matching is the costly part), and Cohen's kappas (scikit-learn is imported here
+    already). Krippendorff's alpha is left to the main process once it has aggregated: it needs
+    a few hundred MB for a moment at 10,000 articles, better spent when aggregation has finished
+    than while it runs."""
     from builders.build.agreement import answers, kappas, model_versus_human
+    from builders.build.anchoring import by_prediction_shown
 
     found = answers(units, spans, groups=groups)
     found.kappas = kappas(found)
     found.versus = model_versus_human(units, spans, groups)
+    found.by_prediction = by_prediction_shown(units, spans, groups, found)  # with and without a prediction shown
     return found
 
 

@@ -166,11 +166,12 @@ def add_agreement(commands: Commands) -> None:
         "agreement",
         help="inter-annotator agreement and a disagreement list for adjudication",
         description="Agreement between the people who annotated (a model is never a rater among them; each "
-        "model is compared with each person apart) on the units they share: span matching (exact and IoU >= "
-        "0.5), Krippendorff's alpha for claim_type (nominal), "
+        "model is compared with each person apart) on the units they share: span F1 (exact offsets and IoU >= "
+        "0.5), Krippendorff's alpha with a bootstrap 95% interval for claim_type (nominal), "
         "evidence (ordinal, not_applicable left out), each risk-disclosure item and the two article "
         "criteria, and Cohen's kappa for every pair, each with the number of units behind it. A figure "
-        "with fewer than two annotators on any unit is 'not available', never 1.0. The adjudicated "
+        "with fewer than two annotators on any unit is 'not available', never 1.0. All of it is also given for "
+        "the annotations made with and without a prediction shown. The adjudicated "
         "answer is the annotation flagged ground_truth in Label Studio.",
     )
     p.add_argument(
@@ -211,11 +212,9 @@ def _agreement(args: argparse.Namespace) -> int:
     print(f"annotators: {', '.join(report['annotators']) or 'none'}")
     print(summary_table(report).to_string(index=False))
     for pair in report["pairs"]:
-        matching = pair["span_matching"]
-        print(
-            f"pair {' + '.join(pair['annotators'])}: span matching exact {_fig(matching['exact'])}, "
-            f"overlap {_fig(matching['overlap'])}"
-        )
+        f1 = pair["span_f1"]
+        who = " + ".join(pair["annotators"])
+        print(f"pair {who}: span F1 exact {_fig(f1['exact'])}, overlap {_fig(f1['overlap'])}")
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         print(f"wrote {args.json}")

@@ -47,7 +47,10 @@ def test_hand_computed_nominal_alpha():
     x, y = "satisfactory", "not_satisfactory"
     units, spans = article_units({"a": [x, x, y, y], "b": [x, y, y, y]})
     report = agreement(units, spans)
-    assert report["krippendorff_alpha"]["harms_explained"] == {"value": round(8 / 15, 4), "units": 4}
+    assert {k: report["krippendorff_alpha"]["harms_explained"][k] for k in ("value", "units")} == {
+        "value": round(8 / 15, 4),
+        "units": 4,
+    }
     kappa = report["pairs"][0]["cohen_kappa"]["harms_explained"]
     assert kappa["value"] == pytest.approx(cohen_kappa_score([x, x, y, y], [x, y, y, y]), abs=1e-4)
 
@@ -95,15 +98,16 @@ def test_fixture_claim_type_alpha_matches_the_krippendorff_package(fixture_label
     matrix = np.array([[codes[v] if v else np.nan for v in row] for row in shared], dtype=float).T
     expected = krippendorff.alpha(reliability_data=matrix, level_of_measurement="nominal")
     report = agreement(fixture_labels.units, fixture_labels.spans, ["ann-a", "ann-b", "ann-c"])
-    assert report["krippendorff_alpha"]["claim_type"] == {"value": round(expected, 4), "units": 8}
+    assert report["krippendorff_alpha"]["claim_type"]["value"] == round(expected, 4)
+    assert report["krippendorff_alpha"]["claim_type"]["units"] == 8
     pair = next(p for p in report["pairs"] if p["annotators"] == ["ann-a", "ann-b"])
     a = [r[0] for r in shared]
     b = [r[1] for r in shared]
     assert pair["cohen_kappa"]["claim_type"]["value"] == pytest.approx(cohen_kappa_score(a, b), abs=1e-4)
     assert pair["cohen_kappa"]["claim_type"]["units"] == 8
     # ann-a and ann-b: 17 spans on shared articles; 7 exact pairs (S2 differs), 8 by overlap.
-    assert pair["span_matching"]["exact"] == {"value": round(14 / 17, 4), "units": 17}
-    assert pair["span_matching"]["overlap"] == {"value": round(16 / 17, 4), "units": 17}
+    assert pair["span_f1"]["exact"] == {"value": round(14 / 17, 4), "units": 17, "matched": 7}
+    assert pair["span_f1"]["overlap"] == {"value": round(16 / 17, 4), "units": 17, "matched": 8}
 
 
 def test_evidence_is_ordinal_without_not_applicable(fixture_labels):
@@ -112,7 +116,8 @@ def test_evidence_is_ordinal_without_not_applicable(fixture_labels):
     a = [0, 3, 0, 0, 0, 3, 0]
     b = [0, 3, 0, 2, 0, 3, 2]
     expected = krippendorff.alpha(reliability_data=np.array([a, b], dtype=float), level_of_measurement="ordinal")
-    assert report["krippendorff_alpha"]["evidence"] == {"value": round(expected, 4), "units": 7}
+    assert report["krippendorff_alpha"]["evidence"]["value"] == round(expected, 4)
+    assert report["krippendorff_alpha"]["evidence"]["units"] == 7
 
 
 def test_unanswered_article_section_is_missing_not_absent(fixture_labels):

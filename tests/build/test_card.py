@@ -18,7 +18,7 @@ from builders.layout import SPLITS
 from builders.project import load_project
 from tests.conftest import REPO, copy_project
 
-AGREEMENT = {"krippendorff_alpha": {}, "annotators": []}
+AGREEMENT = {"krippendorff_alpha": {}, "annotators": []}  # no people yet: the section still renders
 
 
 @pytest.fixture(scope="module", params=["fixture", "committed"])

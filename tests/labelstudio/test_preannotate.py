@@ -90,7 +90,7 @@ def test_card_says_no_human_annotation_and_agreement_not_available(pilot_build):
     assert "No human annotation has been collected yet" in card
     assert f"`{model_version}`" in card  # named as the pre-annotations' model version ...
     assert "People compared: none" in card and "Models are never counted as raters" in card  # ... never a rater
-    assert "| `claim_type` | not available: fewer than two annotators labelled any shared unit | 0 |" in card
+    assert "| `claim_type` | not available: fewer than two annotators labelled any shared unit | — | 0 |" in card
     agreement = json.loads((root / "dist" / "agreement.json").read_text())
     assert all(f["value"] is None for f in agreement["krippendorff_alpha"].values())
 
