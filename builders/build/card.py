@@ -16,6 +16,7 @@ from huggingface_hub import DatasetCard, DatasetCardData
 
 from builders.build.evaluation import evaluation_note, fold_rows, missing_classes_markdown
 from builders.corpus.folds import N_FOLDS
+from builders.corpus.neardup import JACCARD_THRESHOLD
 from builders.errors import fail
 from builders.features import FEATURES, label_names
 from builders.layout import CONFIGS, DEFAULT_CONFIG, SPLITS, parquet_path, present_splits
@@ -190,6 +191,7 @@ def figures(
         "missing_classes": missing_classes_markdown(tables),
         "evaluation_note": evaluation_note(tables),
         "n_folds": str(N_FOLDS),
+        "near_duplicate_threshold": str(JACCARD_THRESHOLD),
     }
 
 
