@@ -136,7 +136,7 @@ def figures(
         )
     elif by_origin["human"] == 0:
         status = (
-            "**No human annotation has been collected yet.** Every label in this release is a "
+            "**No human annotation has been collected yet.** Every label in this build is a "
             "pre-annotation (`origin = model`): written by the project's maintainers or a model, "
             "for annotators to correct in Label Studio. Do not use these labels as human ground truth."
         )

@@ -16,6 +16,7 @@ from builders.build.aggregate import aggregate
 from builders.build.agreement import AGREEMENT_UNIT_COLUMNS, answers, without_accepted_predictions
 from builders.build.agreement import report as agreement_report_of
 from builders.build.card import card_data, figures, hub_figures, render_card
+from builders.build.card_sections import section_figures
 from builders.build.helper import PARALLEL_MIN_ARTICLES, Helper, answers_of, hashes_of
 from builders.build.output import output_target, staged_output
 from builders.build.read import read_labels
@@ -162,6 +163,7 @@ def _build(
         {
             **figures(tables, counts, guideline_version, config_sha, agreement_report),
             **hub_figures(project.repo_id, version, version == UNRELEASED),
+            **section_figures(project, tables, facts, config_sha, version, date),
         },
     )
 
