@@ -56,6 +56,17 @@ def declare(root: Path, *, projects: list[int] | None = None, model_version: str
     settings.write_text(text, encoding="utf-8")
 
 
+@pytest.fixture(autouse=True)
+def own_datasets_cache(tmp_path_factory, monkeypatch) -> None:
+    """Each test loads built folders through a cache of its own: `datasets` keys a local folder's
+    cache on its card's YAML only, so two tests' builds with equal counts would read each other's rows."""
+    import datasets.config
+
+    cache = tmp_path_factory.mktemp("hf-datasets")
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", cache)
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(cache))  # for the khc processes a test starts
+
+
 @pytest.fixture
 def project_dir(tmp_path: Path) -> Path:
     return copy_project(tmp_path / "project")

@@ -17,7 +17,7 @@ from builders.features import FEATURES
 from builders.layout import SPLITS
 from builders.project import load_project
 from builders.schema import FAMILIES
-from tests.conftest import ARTICLE_PROSE, copy_project, khc, tree_digest
+from tests.conftest import ARTICLE_PROSE, copy_project, khc, load_export, save_export, tree_digest
 
 
 @pytest.fixture(scope="module")
@@ -248,3 +248,45 @@ def test_stage_lines_carry_counts_time_and_memory_in_the_shape_the_benchmark_rea
     assert stages[-1] == "done"
     table = bench.stage_table(err, wall=100.0)
     assert len(table) == 2 + 1 + len(stages) and table[-1].startswith("| done | ")
+
+
+def card_loading_code(dist: Path) -> str:
+    """The card's Python block that loads `claims`, pointed at `dist`."""
+    card = (dist / "README.md").read_text(encoding="utf-8")
+    block = next(b for b in card.split("```python\n")[1:] if "load_dataset(" in b and '"claims"' in b)
+    lines = [line for line in block.split("```")[0].splitlines() if "import" in line or line.startswith("claims =")]
+    return "\n".join(lines).replace('"path/to/this/folder"', repr(str(dist)))
+
+
+def test_the_cards_loading_code_reads_a_rebuilt_folder_anew(tmp_path):
+    """`datasets` keys its cache of a local folder on the card's YAML only: a rebuild whose labels change
+    but whose counts do not would load the previous build's rows. The card's own code must not."""
+    root = copy_project(tmp_path / "project")
+    dist = root / "dist"
+    assert khc("build", root=root)[0] == 0
+    before = card_yaml(root)
+    found: dict = {}
+    exec(card_loading_code(dist), found)  # the card's own snippet, run as a reader would
+    old = [r["claim_type"] for split in SPLITS for r in found["claims"][split]]
+    names = next(f for f in FAMILIES if f.name == "claim_type").names
+    other = dict(zip(names, names[1:] + names[:1], strict=True))  # a permutation: counts and nulls stay
+    for export in sorted((root / "annotations" / "exports").glob("*.json")):
+        if export.name == "snapshots.json":
+            continue
+        tasks = load_export(export)
+        for task in tasks:
+            for annotation in task["annotations"]:
+                for result in annotation["result"]:
+                    if result["from_name"] == "claim_type":
+                        result["value"]["labels"] = [other[n] for n in result["value"]["labels"]]
+        save_export(export, tasks)
+    assert khc("build", root=root)[0] == 0
+    assert card_yaml(root) == before  # the case that matters: same YAML, other labels
+    import pyarrow.parquet as pq
+
+    files = [dist / "claims" / f"{split}-00000-of-00001.parquet" for split in SPLITS]
+    written = [v for file in files for v in pq.read_table(file)["claim_type"].to_pylist()]
+    assert written != old
+    found = {}
+    exec(card_loading_code(dist), found)
+    assert [r["claim_type"] for split in SPLITS for r in found["claims"][split]] == written

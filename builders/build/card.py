@@ -199,16 +199,22 @@ def hub_figures(repo_id: str | None, version: str, unreleased: bool) -> dict[str
     """The version and how to load this build: from the Hub at its tag when the project has a
     repo and the build is a release, else from the built folder (never an invented repo id)."""
     if repo_id and not unreleased:
-        source, revision = f'"{repo_id}"', f', revision="v{version}"'
+        source, options = f'"{repo_id}"', f', revision="v{version}"'
         where = f"the Hub repo `{repo_id}` at tag `v{version}`"
     else:
-        source, revision = '"path/to/this/folder"', ""
+        # datasets keys its cache of a local folder on this card's YAML alone, so a rebuild with other
+        # labels but the same counts would load the previous build's rows: read the files anew.
+        source, options = '"path/to/this/folder"', ', download_mode="force_redownload"'
         where = (
             "this folder (the project has no Hugging Face repo yet)"
             if not repo_id
             else f"this folder (an unreleased build; releases are on `{repo_id}`)"
         )
-    return {"version": version, "load_source": source, "load_revision": revision, "load_where": where}
+        where += (
+            '; `download_mode="force_redownload"` makes `datasets` read the files again, since its cache '
+            "of a local folder is keyed on this card's metadata and could return an earlier build's rows"
+        )
+    return {"version": version, "load_source": source, "load_options": options, "load_where": where}
 
 
 def _accepted_unchanged(tables: dict[str, pa.Table]) -> tuple[int, int]:

@@ -91,6 +91,7 @@ def release(project: Project, version: str, *, tag: bool = False, skip_invalid: 
     # Strict by default: a build that would leave annotations out fails here; with skip_invalid the
     # record lists every annotation left out, so a citation says what the release does not hold.
     build(project, out, version=version, date=date, skip_invalid=skip_invalid)
+    refuse_files_the_build_wrote(project)
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     skipped = json.loads((out / "build_report.json").read_text(encoding="utf-8")).get("skipped_invalid", [])
     index = label_index(out)
@@ -126,6 +127,19 @@ def release(project: Project, version: str, *, tag: bool = False, skip_invalid: 
         git(project.root, "commit", "-m", f"Release {tag_name}")
         git(project.root, "tag", "-a", tag_name, "-m", f"{project.pretty_name} {tag_name}")
     return ReleaseResult(version=version, record=path, commit=commit, tag_command=command)
+
+
+def refuse_files_the_build_wrote(project: Project) -> None:
+    """The build assigns a new article its fold (and a split if it has none) in committed files; a
+    release of a commit without them could not be rebuilt to the same splits and folds."""
+    written = git(project.root, "status", "--porcelain")
+    if written:
+        fail(
+            f"the build wrote committed files, so commit {git(project.root, 'rev-parse', '--short', 'HEAD')} "
+            f"does not hold this release's inputs:\n{written}",
+            file=str(project.root),
+            fix="review and commit what the build assigned (new articles' splits and folds), then release again",
+        )
 
 
 def update_changelog(project: Project, record: dict) -> None:

@@ -305,7 +305,7 @@ def check_pull_build_agreement(root: Path, project_id: int, article_of: dict, sh
         assert row["parent_prediction"] == exported["parent_prediction"], (
             row["ls_annotation_id"],
             row["article_id"],
-            {k: (a["id"], a.get("parent_prediction")) for t in (shown, blank) for k, a in by_task[t].items()},
+            {(t, k): (a["id"], a.get("parent_prediction")) for t in (shown, blank) for k, a in by_task[t].items()},
         )
         expected = {
             r["value"]["text"]: r.get("origin", "unknown")

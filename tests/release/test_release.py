@@ -23,7 +23,7 @@ from builders.project import load_project
 from builders.release.content import content_hashes
 from builders.release.publish import publish
 from builders.release.verify import verify
-from tests.conftest import REPO, khc
+from tests.conftest import ARTICLE_PROSE, REPO, khc
 from tests.release.conftest import run_git
 
 SCHEMAS = REPO / "tests" / "schemas"
@@ -76,6 +76,29 @@ def test_refusals(released, capsys):
     code, _, err = khc("release", "0.2.0", root=released, capsys=capsys)
     assert code == 1 and "uncommitted changes" in err and "datacard.md" in err
     assert not (released / "releases" / "0.2.0.json").exists()
+
+
+def test_a_release_whose_build_writes_corpus_files_is_refused_until_they_are_committed(repo, tmp_path, capsys):
+    """A new article gets its fold (and, if missing, its split) from the build: the release's commit must
+    hold them, or a rebuild of that commit assigns them again and need not agree."""
+    article = tmp_path / "new.txt"
+    article.write_text("Ketamine lifts depression within hours, a trial found.\n" + ARTICLE_PROSE, encoding="utf-8")
+    code, _, err = khc("ingest", str(article), "--title", "New", root=repo, capsys=capsys)
+    assert code == 0, err
+    run_git(repo, "add", "-A")
+    run_git(repo, "commit", "-qm", "a new article")
+    code, _, err = khc("release", "0.1.0", root=repo, capsys=capsys)
+    assert code == 1, err
+    assert "corpus/folds.csv" in err and "commit" in err
+    assert not (repo / "releases" / "0.1.0.json").exists()
+    assert "## 0.1.0" not in (repo / "CHANGELOG.md").read_text(encoding="utf-8")
+    run_git(repo, "add", "corpus/folds.csv")  # what the build assigned is kept for the user to review
+    run_git(repo, "commit", "-qm", "folds of the new article")
+    code, _, err = khc("release", "0.1.0", root=repo, capsys=capsys)
+    assert code == 0, err
+    record = json.loads((repo / "releases" / "0.1.0.json").read_text(encoding="utf-8"))
+    assert record["git_commit"] == run_git(repo, "rev-parse", "HEAD").strip()
+    assert not [line for line in run_git(repo, "status", "--porcelain").splitlines() if "corpus/" in line]
 
 
 def test_verify_rebuilds_from_the_recorded_commit(released, capsys):
