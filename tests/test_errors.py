@@ -14,9 +14,9 @@ import pytest
 from builders.errors import explain
 from tests.conftest import copy_project, khc, tree_digest
 from tests.fake_server import closed_port, fake_server
-from tests.release import test_release
+from tests.release import conftest as release_fixtures
 
-repo, released = test_release.repo, test_release.released  # the fixtures: a release in a git repository
+repo, released = release_fixtures.repo, release_fixtures.released  # the fixtures: a release in a git repository
 KHC = str(Path(sys.executable).with_name("khc"))
 
 

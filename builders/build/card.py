@@ -17,6 +17,7 @@ from huggingface_hub import DatasetCard, DatasetCardData
 from builders.build.agreement_card import agreement_markdown
 from builders.build.evaluation import evaluation_note, fold_rows, missing_classes_markdown
 from builders.corpus.folds import N_FOLDS
+from builders.corpus.neardup import JACCARD_THRESHOLD
 from builders.errors import fail
 from builders.features import FEATURES, label_names
 from builders.layout import CONFIGS, DEFAULT_CONFIG, SPLITS, parquet_path, present_splits
@@ -136,7 +137,7 @@ def figures(
         )
     elif by_origin["human"] == 0:
         status = (
-            "**No human annotation has been collected yet.** Every label in this release is a "
+            "**No human annotation has been collected yet.** Every label in this build is a "
             "pre-annotation (`origin = model`): written by the project's maintainers or a model, "
             "for annotators to correct in Label Studio. Do not use these labels as human ground truth."
         )
@@ -191,6 +192,7 @@ def figures(
         "missing_classes": missing_classes_markdown(tables),
         "evaluation_note": evaluation_note(tables),
         "n_folds": str(N_FOLDS),
+        "near_duplicate_threshold": str(JACCARD_THRESHOLD),
     }
 
 
@@ -210,7 +212,7 @@ def hub_figures(repo_id: str | None, version: str, unreleased: bool) -> dict[str
             else f"this folder (an unreleased build; releases are on `{repo_id}`)"
         )
         where += (
-            "; `download_mode=\"force_redownload\"` makes `datasets` read the files again, since its cache "
+            '; `download_mode="force_redownload"` makes `datasets` read the files again, since its cache '
             "of a local folder is keyed on this card's metadata and could return an earlier build's rows"
         )
     return {"version": version, "load_source": source, "load_options": options, "load_where": where}

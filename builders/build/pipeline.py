@@ -16,6 +16,7 @@ from builders.build.aggregate import aggregate
 from builders.build.agreement import AGREEMENT_UNIT_COLUMNS, answers, without_accepted_predictions
 from builders.build.agreement import report as agreement_report_of
 from builders.build.card import card_data, figures, hub_figures, render_card
+from builders.build.card_sections import section_figures
 from builders.build.helper import PARALLEL_MIN_ARTICLES, Helper, answers_of, hashes_of
 from builders.build.output import output_target, staged_output
 from builders.build.read import read_labels
@@ -25,7 +26,7 @@ from builders.build.tables import split_tables
 from builders.build.write import output_hashes, tool_versions, write_json, write_tables
 from builders.corpus.folds import append_folds, check_folds, choose_folds, read_fold_file
 from builders.corpus.neardup import CACHE_FILE as NEARDUP_CACHE
-from builders.corpus.neardup import refuse_cross_split_near_duplicates
+from builders.corpus.neardup import corpus_pairs, refuse_cross_split_near_duplicates
 from builders.corpus.records import load_corpus, sha256_file
 from builders.corpus.splits import (
     SPLIT_RECORD_FIELD,
@@ -124,14 +125,21 @@ def _build(
     new_assignments = choose_splits(existing, corpus["article_id"].tolist(), project.splits.seed, project.splits.ratios)
     assignments = {**existing, **new_assignments}
     splits_moved = check_split_history(project, assignments, resplit=resplit)
-    refuse_cross_split_near_duplicates(corpus, assignments, project.root / NEARDUP_CACHE)
+    twins = corpus_pairs(corpus, project.root / NEARDUP_CACHE)  # once, for the split check and the folds
+    refuse_cross_split_near_duplicates(corpus, assignments, pairs=twins)
     refold = {}
     if splits_moved:  # a deliberate re-split: an article moved into test leaves its fold
         refold = {a: f for a, f in existing_folds.items() if assignments.get(a) != "test"}
         refold = refold if len(refold) != len(existing_folds) else {}
         existing_folds = refold or existing_folds
     check_folds(existing_folds, assignments, project.rel(project.fold_file))
-    new_folds = choose_folds(existing_folds, {a: assignments[a] for a in corpus["article_id"]}, project.splits.seed)
+    new_folds = choose_folds(
+        existing_folds,
+        {a: assignments[a] for a in corpus["article_id"]},
+        project.splits.seed,
+        twins,
+        project.rel(project.fold_file),
+    )
     counts = labels.counts + aggregated.counts
     tables = split_tables(corpus, labels, aggregated, assignments, {**existing_folds, **new_folds}, counts)
     counts["articles"] = len(corpus)
@@ -155,6 +163,7 @@ def _build(
         {
             **figures(tables, counts, guideline_version, config_sha, agreement_report),
             **hub_figures(project.repo_id, version, version == UNRELEASED),
+            **section_figures(project, tables, facts, config_sha, version, date),
         },
     )
 

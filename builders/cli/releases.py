@@ -92,7 +92,7 @@ def add_publish(commands: Commands) -> None:
 
 
 def run_publish(args: argparse.Namespace) -> int:
-    from builders.release.publish import publish, publish_plan
+    from builders.release.publish import DELETE_PATTERNS, check_repo_id, publish, publish_plan, require_token
 
     project = load_project(args.root)
     folder = Path(args.folder) if args.folder else project.default_out
@@ -105,17 +105,35 @@ def run_publish(args: argparse.Namespace) -> int:
                 fix="pass --repo-id OWNER/NAME of an existing Hub repo (or set repo_id), then run khc publish again",
             )
         )
+    if repo_id is not None:
+        check_repo_id(repo_id)
     tag, files = publish_plan(project, args.version, folder)
     if args.dry_run:
-        where = f"https://huggingface.co/datasets/{repo_id}" if repo_id else "a Hub repo (none set: pass --repo-id)"
-        print(f"would upload to {where} and tag {tag}:")
-        for path, size, sha in files:
-            print(f"  {path}  {size} bytes  sha256 {sha}")
+        _print_plan(project.rel(folder), repo_id, tag, files, args.version, DELETE_PATTERNS)
         return 0
+    require_token(repo_id, args.version)
     commit = publish(project, args.version, repo_id, folder, api=Hub(repo_id, tag))
     print(f"published {args.version} to https://huggingface.co/datasets/{repo_id} (commit {commit[:12]}, tag {tag})")
     print(f'load it with: load_dataset("{repo_id}", "claims", revision="{tag}")')
     return 0
+
+
+def _print_plan(shown: str, repo_id: str | None, tag: str, files: list, version: str, deletes: list[str]) -> None:
+    """What `khc publish` would send, file by file; touches nothing (no network, no token)."""
+    if repo_id is None:
+        print(
+            "khc.toml sets no repo_id: the project has no Hugging Face repo yet, so `khc publish "
+            f"{version}` would refuse; pass --repo-id OWNER/NAME of an existing repo (or set repo_id in khc.toml)"
+        )
+    where = f"https://huggingface.co/datasets/{repo_id}" if repo_id else "a Hub dataset repo"
+    total = sum(size for _path, size, _sha in files)
+    print(
+        f"would upload {len(files)} files ({total} bytes) from {shown}/ to {where} in one commit, "
+        f"then create the tag {tag}:"
+    )
+    for path, size, sha in files:
+        print(f"  {path}  {size} bytes  sha256 {sha}")
+    print(f"files of the repo matching {', '.join(deletes)} that are not listed here are deleted in that commit")
 
 
 class Hub:
@@ -149,7 +167,7 @@ class Hub:
         return call
 
     def _problem(self, name: str, exc: Exception) -> Problem | None:
-        from huggingface_hub.errors import HfHubHTTPError
+        from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
 
         step, state = self.STEPS.get(name, (name, "the Hub may hold part of the upload"))
         again = f"run `khc publish {self.tag.removeprefix('v')}` again (a tag is made only after a complete upload)"
@@ -165,6 +183,12 @@ class Hub:
                 f"the Hugging Face Hub at {self.endpoint} answered HTTP {status} when khc {step} of "
                 f"{self.repo_id}: {scrub(str(exc))[:300]}; {state}",
                 fix=f"check the repo id and your rights, then {again}",
+            )
+        if isinstance(exc, OfflineModeIsEnabled):
+            return Problem(
+                f"huggingface_hub is in offline mode (HF_HUB_OFFLINE is set) when khc {step} of {self.repo_id}; "
+                f"{state}",
+                fix=f"unset HF_HUB_OFFLINE, then {again}",
             )
         if is_network_error(exc):
             return Problem(

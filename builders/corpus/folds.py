@@ -1,21 +1,25 @@
 """Per-article cross-validation folds, recorded in the committed file `corpus/folds.csv`.
 
 `N_FOLDS` (5) folds, assigned once per article like splits and never moved: only train and
-validation articles get a fold (test articles stay held out, fold null). New articles are
-taken in the order of sha256("<seed>:fold:<article_id>") (the seed is `[splits] seed` in
-`khc.toml`) and each goes to the fold with the fewest articles (ties: the lowest fold), the
-splits' "furthest below target" rule with equal targets, so the folds stay balanced as the
-corpus grows.
+validation articles get a fold (test articles stay held out, fold null).
 
-Near-duplicate twins should share a fold; there is no near-duplicate detector in the package
-yet (`builders.corpus.neardup`), so folds are assigned article by article. When it lands, a
-twin should take its recorded twin's fold here.
+Near-duplicate twins share a fold (`builders.corpus.neardup` finds them; pairs join
+transitively into groups keyed by their smallest article id). A new article whose group has a
+recorded fold takes that fold. The other new articles are taken group by group, in the order of
+sha256("<seed>:fold:<smallest new article_id of the group>") (the seed is `[splits] seed` in
+`khc.toml`), and each group goes whole to the fold with the fewest articles (ties: the lowest
+fold), the splits' "furthest below target" rule with equal targets, so the folds stay balanced
+as the corpus grows (an article without twins is a group of one, so a corpus without twins
+gets the same folds as before twins were grouped). Recorded folds that put twins of one group
+in different folds are refused, naming every member and its fold: a recorded fold never moves
+unless someone edits the file on purpose.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+from collections.abc import Iterable
 from pathlib import Path
 
 from builders.corpus.splits import append_records
@@ -70,21 +74,82 @@ def check_folds(folds: dict[str, int], splits: dict[str, str], shown: str) -> No
         raise KhcError(problems)
 
 
-def choose_folds(existing: dict[str, int], splits: dict[str, str], seed: str) -> dict[str, int]:
-    """Folds for the train and validation articles of `splits` that have none recorded."""
+def twin_groups(pairs: Iterable[tuple]) -> dict[str, str]:
+    """{article_id: group key} for the articles of near-duplicate `pairs` (id_a, id_b, ...): pairs
+    join transitively, and a group's key is its smallest article id."""
+    parent: dict[str, str] = {}
+
+    def root(a: str) -> str:
+        while parent.setdefault(a, a) != a:
+            parent[a] = parent[parent[a]]  # path halving keeps chains short
+            a = parent[a]
+        return a
+
+    for a, b, *_ in pairs:
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)  # the smaller id stays the root: the key is the minimum
+    return {a: root(a) for a in sorted(parent)}
+
+
+def choose_folds(
+    existing: dict[str, int],
+    splits: dict[str, str],
+    seed: str,
+    twins: Iterable[tuple] = (),
+    shown: str = "corpus/folds.csv",
+) -> dict[str, int]:
+    """Folds for the train and validation articles of `splits` that have none recorded; near-duplicate
+    `twins` (pairs from `neardup.near_duplicate_pairs`) share one."""
+    groups = twin_groups(twins)
+    recorded: dict[str, dict[str, int]] = {}
+    for article_id, fold in existing.items():
+        recorded.setdefault(groups.get(article_id, article_id), {})[article_id] = fold
+    _refuse_split_groups(recorded, shown)
     sizes = [0] * N_FOLDS
     for fold in existing.values():
         sizes[fold] += 1
-    new = sorted(
-        (a for a, split in splits.items() if split in FOLD_SPLITS and a not in existing),
-        key=lambda a: hashlib.sha256(f"{seed}:fold:{a}".encode()).hexdigest(),
-    )
+    new: dict[str, list[str]] = {}
+    for article_id in sorted(a for a, split in splits.items() if split in FOLD_SPLITS and a not in existing):
+        new.setdefault(groups.get(article_id, article_id), []).append(article_id)  # no twins: a group of one
     chosen: dict[str, int] = {}
-    for article_id in new:
+    for group, members in new.items():  # a twin of a recorded article takes its fold
+        if group in recorded:
+            fold = next(iter(recorded[group].values()))
+            chosen |= dict.fromkeys(members, fold)
+            sizes[fold] += len(members)
+    free = sorted(
+        (members for group, members in new.items() if group not in recorded),
+        key=lambda members: hashlib.sha256(f"{seed}:fold:{members[0]}".encode()).hexdigest(),
+    )
+    for members in free:
         fold = min(range(N_FOLDS), key=lambda k: (sizes[k], k))
-        sizes[fold] += 1
-        chosen[article_id] = fold
-    return chosen
+        sizes[fold] += len(members)
+        chosen |= dict.fromkeys(members, fold)
+    return dict(sorted(chosen.items()))
+
+
+def _refuse_split_groups(recorded: dict[str, dict[str, int]], shown: str) -> None:
+    """A KhcError for every group of twins whose recorded folds differ."""
+    problems = []
+    for members in recorded.values():
+        if len(set(members.values())) < 2:
+            continue
+        ids = sorted(members)
+        listed = ", ".join(f"{a} (fold {members[a]})" for a in ids)
+        keep = members[ids[0]]
+        problems.append(
+            Problem(
+                f"{listed} are near-duplicates in different folds: twins share a fold, and khc never moves "
+                "a recorded fold",
+                shown,
+                ", ".join(ids),
+                f"give {' and '.join(a for a in ids if members[a] != keep)} fold {keep} in {shown} (a deliberate "
+                "re-fold: say so in CHANGELOG.md), or leave the copy out of the corpus",
+            )
+        )
+    if problems:
+        raise KhcError(problems)
 
 
 def append_folds(path: Path, new: dict[str, int]) -> None:

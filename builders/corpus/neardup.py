@@ -8,7 +8,7 @@ near-duplicate when the *exact* Jaccard similarity of the two shingle sets is at
 `JACCARD_THRESHOLD`. The candidate threshold sits below it, so the estimate's noise does not
 hide a real pair. `khc ingest` compares one new signature with all stored ones at once (the
 share of equal values, which is what `MinHash.jaccard` computes); the build's all-pairs check
-uses `MinHashLSH`.
+uses `MinHashLSH`, and its pairs also group twins into one fold (`builders.corpus.folds`).
 
 Signatures depend only on the text: they are cached by `text_sha256` in
 `.khc-cache/neardup-v1.npz` (git-ignored, rebuilt when missing or damaged; only time depends on it).
@@ -183,25 +183,30 @@ def near_duplicate_pairs(ids: Sequence[str], texts: Sequence[str], digests: Sequ
     return sorted(pairs)
 
 
-def cross_split_near_duplicates(corpus, assignments: dict[str, str], cache: Path | None = None):
+def corpus_pairs(corpus, cache: Path | None = None) -> list[tuple[str, str, float]]:
+    """`near_duplicate_pairs` of the build's corpus frame (article_id, text, text_sha256)."""
+    ids, texts, digests = (corpus[c].tolist() for c in ("article_id", "text", "text_sha256"))
+    return near_duplicate_pairs(ids, texts, digests, cache)
+
+
+def cross_split_near_duplicates(corpus, assignments: dict[str, str], cache: Path | None = None, pairs=None):
     """Pairs of near-duplicate articles in different splits: (id_a, split_a, id_b, split_b, similarity).
 
     `corpus` is the build's corpus frame (article_id, text, text_sha256); articles without a
-    split are left out."""
-    ids, texts, digests = (corpus[c].tolist() for c in ("article_id", "text", "text_sha256"))
+    split are left out. `pairs`: the corpus's `corpus_pairs`, when already computed."""
     found = []
-    for a, b, value in near_duplicate_pairs(ids, texts, digests, cache):
+    for a, b, value in corpus_pairs(corpus, cache) if pairs is None else pairs:
         split_a, split_b = assignments.get(a), assignments.get(b)
         if split_a and split_b and split_a != split_b:
             found.append((a, split_a, b, split_b, value))
     return found
 
 
-def refuse_cross_split_near_duplicates(corpus, assignments: dict[str, str], cache: Path | None = None) -> None:
+def refuse_cross_split_near_duplicates(corpus, assignments: dict[str, str], cache: Path | None = None, pairs=None):
     """The build's check: a KhcError naming both articles of every near-duplicate pair split apart."""
     from builders.errors import KhcError, Problem
 
-    pairs = cross_split_near_duplicates(corpus, assignments, cache)
+    pairs = cross_split_near_duplicates(corpus, assignments, cache, pairs)
     if pairs:
         raise KhcError(
             [

@@ -222,12 +222,17 @@ def citation_text(project: Project, version: str) -> str:
     return f"{project.pretty_name} ({project.name}), version {version}.{where}"
 
 
+def citation_title(pretty_name: str) -> str:
+    """The dataset's title in CITATION.cff and the card's citations."""
+    return f"{pretty_name}: web articles' health claims about ketamine therapy, labelled"
+
+
 def citation_cff(project: Project, version: str, date: str | None) -> str:
     cff = {
         "cff-version": "1.2.0",
         "message": "If you use this dataset, please cite it with its version.",
         "type": "dataset",
-        "title": f"{project.pretty_name}: web articles' health claims about ketamine therapy, labelled",
+        "title": citation_title(project.pretty_name),
         "version": version,
         "authors": [{"name": CREATOR}],
         "abstract": DESCRIPTION,

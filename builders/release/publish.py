@@ -26,12 +26,60 @@ def publish_plan(project: Project, version: str, folder: Path) -> tuple[str, lis
                 fix=f"rebuild it with `khc verify {version} --out {folder}`",
             )
         )
-    files = [
-        (p.relative_to(folder).as_posix(), p.stat().st_size, sha256_file(p))
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    ]
-    return f"v{version}", files
+    return f"v{version}", upload_files(folder)
+
+
+def upload_files(folder: Path) -> list[tuple[str, int, str]]:
+    """(path in the repo, size, sha256) of every file `upload_folder` sends from `folder`: all files
+    but those huggingface_hub always leaves out (its DEFAULT_IGNORE_PATTERNS: `.git/`, `.cache/huggingface/`)."""
+    from huggingface_hub.utils import DEFAULT_IGNORE_PATTERNS, filter_repo_objects
+
+    paths = {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*")) if p.is_file()}
+    kept = filter_repo_objects(list(paths), ignore_patterns=DEFAULT_IGNORE_PATTERNS)
+    return [(rel, paths[rel].stat().st_size, sha256_file(paths[rel])) for rel in kept]
+
+
+# Hub files a new upload replaces: one of these the release lacks is deleted in the same commit.
+DELETE_PATTERNS = ["*.parquet", "*.json", "*.md", "*.cff"]
+
+
+def check_repo_id(repo_id: str) -> None:
+    """Refuse what the Hub would refuse as a repo id, before anything is sent."""
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    try:
+        validate_repo_id(repo_id)
+        valid = repo_id.count("/") == 1
+    except HFValidationError:
+        valid = False
+    if not valid:
+        fail(
+            f"{repo_id!r} is not a Hugging Face repo id",
+            fix="pass --repo-id OWNER/NAME (letters, digits, '-', '_' and '.'), or set repo_id in khc.toml",
+        )
+
+
+def require_token(repo_id: str, version: str) -> None:
+    """Refuse before any network call when huggingface_hub finds no token (HF_TOKEN or a login)."""
+    from huggingface_hub import get_token
+    from huggingface_hub.errors import OIDCError
+
+    try:
+        found = get_token()  # HF_TOKEN, then the token file of `hf auth login`; never printed
+    except OIDCError as exc:  # HF_OIDC_RESOURCE set, but its token exchange failed
+        fail(
+            f"no Hugging Face token: the OIDC token exchange failed ({type(exc).__name__})",
+            fix=_GIVE_TOKEN.format(repo_id, version),
+        )
+    if not found:
+        fail("no Hugging Face token: khc publish needs one to upload", fix=_GIVE_TOKEN.format(repo_id, version))
+
+
+_GIVE_TOKEN = (
+    "set HF_TOKEN to a token with write access to {0} (https://huggingface.co/settings/tokens) or run "
+    "`hf auth login`, then run `khc publish {1}` again"
+)
 
 
 def publish(project: Project, version: str, repo_id: str, folder: Path, *, api=None) -> str:
@@ -50,7 +98,7 @@ def publish(project: Project, version: str, repo_id: str, folder: Path, *, api=N
         repo_type="dataset",
         folder_path=str(folder),
         commit_message=f"{project.pretty_name} {tag}",
-        delete_patterns=["*.parquet", "*.json", "*.md", "*.cff"],
+        delete_patterns=DELETE_PATTERNS,
     )
     api.create_tag(
         repo_id, tag=tag, revision=commit.oid, repo_type="dataset", tag_message=f"{project.pretty_name} {tag}"
