@@ -73,7 +73,12 @@ def project_root(name: str, n: int | None, cache: Path) -> Path:
     """The project to build: this repository, or a generated one (made once, kept in `cache`)."""
     if n is None:
         return REPO
-    root = cache / f"k3-n{n}"
+    # keyed on what the generator copies and runs, so an edited datacard.md or generator never reuses
+    # a project made from the old one
+    inputs = ["benchmarks/generate.py", "khc.toml", "datacard.md", "annotations/guidelines.md"]
+    inputs.append("annotations/labeling_config.xml")
+    key = hashlib.sha256(b"".join((REPO / rel).read_bytes() for rel in inputs)).hexdigest()[:12]
+    root = cache / f"k3-n{n}-{key}"
     if not (root / "khc.toml").exists():
         generate(n, 3, root, 1)
     return root
