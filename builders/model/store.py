@@ -40,8 +40,9 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def make_card(data: TrainingData, seed: int, evaluation: dict) -> dict:
-    decided_by = {
+def decided_by(data: TrainingData, seed: int) -> dict:
+    """Everything that decides a model trained on `data` (its version is their hash)."""
+    return {
         "training_data_sha256": data.sha256,
         "guideline_version": data.guideline_version,
         "schema_version": SCHEMA_VERSION,
@@ -49,10 +50,17 @@ def make_card(data: TrainingData, seed: int, evaluation: dict) -> dict:
         "seed": seed,
         "card_format": CARD_FORMAT,
     }
-    digest = hashlib.sha256(json.dumps(decided_by, sort_keys=True).encode()).hexdigest()
+
+
+def model_version_of(decided: dict) -> str:
+    return f"{MODEL_PREFIX}{hashlib.sha256(json.dumps(decided, sort_keys=True).encode()).hexdigest()[:8]}"
+
+
+def make_card(data: TrainingData, seed: int, evaluation: dict) -> dict:
+    decided = decided_by(data, seed)
     return {
-        "model_version": f"{MODEL_PREFIX}{digest[:8]}",
-        **decided_by,
+        "model_version": model_version_of(decided),
+        **decided,
         "training_source": data.source,
         "training_articles": len(data.articles),
         "training_claims": len(data.claims),
