@@ -21,68 +21,13 @@ import pandas as pd
 
 from builders.build.spans import MATCH_IOU, iou
 from builders.model.data import TrainingData
+from builders.model.features import with_cues
 from builders.model.folds import cv_groups
-from builders.model.predict import label_texts, predict_answers, predict_spans
+from builders.model.predict import claim_labels, predict_answers, predict_spans
+from builders.model.scoring import detection_counts, f1_counts
 from builders.model.train import article_targets, candidate_table, fit
 from builders.progress import note
 from builders.schema import CLAIM_TYPE, EVIDENCE, EVIDENCE_EXPLAINED, HARMS_EXPLAINED, RISK_DISCLOSURES
-
-
-def _f1(tp: int, fp: int, fn: int) -> dict:
-    def ratio(a: int, b: int) -> float | None:
-        return round(a / b, 4) if b else None
-
-    return {
-        "precision": ratio(tp, tp + fp),
-        "recall": ratio(tp, tp + fn),
-        "f1": ratio(2 * tp, 2 * tp + fp + fn),
-        "tp": tp,
-        "fp": fp,
-        "fn": fn,
-    }
-
-
-def matches(predicted: list[tuple[int, int]], reference: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """One-to-one (predicted, reference) index pairs with IoU ≥ 0.5, best pairs first."""
-    pairs = sorted(
-        ((iou(*p, *r), i, j) for i, p in enumerate(predicted) for j, r in enumerate(reference)), reverse=True
-    )
-    used_p, used_r, found = set(), set(), []
-    for score, i, j in pairs:
-        if score < MATCH_IOU:
-            break
-        if i not in used_p and j not in used_r:
-            used_p.add(i)
-            used_r.add(j)
-            found.append((i, j))
-    return found
-
-
-def matched(predicted: list[tuple[int, int]], reference: list[tuple[int, int]]) -> int:
-    return len(matches(predicted, reference))
-
-
-def detection_counts(
-    predicted: pd.DataFrame, reference: pd.DataFrame, article_ids, ignored: pd.DataFrame | None = None
-) -> dict:
-    """tp, fp, fn of `predicted` against `reference`; a prediction matching an `ignored` claim (one
-    people only accepted from a prediction) is neither right nor wrong, and is not counted."""
-
-    def spans(frame: pd.DataFrame | None) -> dict[str, list[tuple[int, int]]]:
-        if frame is None:
-            return {}
-        return {a: list(zip(g["start"], g["end"], strict=True)) for a, g in frame.groupby("article_id")}
-
-    by_prediction, by_reference, by_ignored = spans(predicted), spans(reference), spans(ignored)
-    tp = fp = fn = 0
-    for article_id in article_ids:
-        p, r = by_prediction.get(article_id, []), by_reference.get(article_id, [])
-        found = matches(p, r)
-        taken = {i for i, _ in found}
-        rest = [span for i, span in enumerate(p) if i not in taken]
-        neutral = matched(rest, by_ignored.get(article_id, []))
-        tp, fp, fn = tp + len(found), fp + len(rest) - neutral, fn + len(r) - len(found)
-    return {"tp": tp, "fp": fp, "fn": fn}
 
 
 def independent(votes: pd.Series, accepted: pd.Series, annotators: pd.Series) -> np.ndarray:
@@ -107,7 +52,7 @@ def class_figures(truth: list, predicted: list, names: list[str]) -> dict:
         tp = sum(t == name and p == name for t, p in zip(truth, predicted, strict=True))
         fp = sum(t != name and p == name for t, p in zip(truth, predicted, strict=True))
         fn = sum(t == name and p != name for t, p in zip(truth, predicted, strict=True))
-        per_class[name] = {"f1": _f1(tp, fp, fn)["f1"], "support": sum(t == name for t in truth)}
+        per_class[name] = {"f1": f1_counts(tp, fp, fn)["f1"], "support": sum(t == name for t in truth)}
     seen = [v["f1"] for n, v in per_class.items() if v["f1"] is not None]
     correct = sum(t == p for t, p in zip(truth, predicted, strict=True))
     return {
@@ -165,8 +110,9 @@ def cross_validate(data: TrainingData, seed: int, table: pd.DataFrame | None = N
             "label more articles before reading anything into the baseline"
         )
         return report
-    spans, baseline_spans, every_sentence, pooled = [], [], [], _Pooled()
+    spans, baseline_spans, every_sentence, thresholds, pooled = [], [], [], [], _Pooled()
     targets = article_targets(data.articles)
+    texts = dict(zip(data.articles["article_id"], data.articles["text"], strict=True))
     fold_of_article = data.articles["article_id"].map(folds)
     for number, fold in enumerate(sorted(set(folds.values())), start=1):
         note(f"fold {number} of {report['folds']}")
@@ -178,13 +124,15 @@ def cross_validate(data: TrainingData, seed: int, table: pd.DataFrame | None = N
         fitted = fit(part, seed, table[~table_in])
         held_articles, held_claims = data.articles[~inside], data.claims[claims_in & kept_claims]
         spans.append(predict_spans(fitted, held_articles, table[table_in]))
+        thresholds.append(float(fitted.estimators["detect_threshold"]))
         sentence_claims = _sentence_is_claim(table[~table_in], part.claims)
         sentences = table[table_in & (table["kind"] == "sentence").to_numpy()]
         every_sentence.append(sentences)
         if len(sentence_claims) and sentence_claims.mean() > 0.5:
             baseline_spans.append(sentences)
+        labelled = claim_labels(fitted, with_cues(held_claims, texts))
         for family in (CLAIM_TYPE, EVIDENCE):
-            labels, _ = label_texts(fitted.estimators.get(family.name), held_claims["text"].tolist())
+            labels, _ = labelled[family.name]
             pooled.add(family.name, held_claims[family.name].tolist(), labels, majority(part.claims[family.name]))
         answers = predict_answers(fitted, held_articles["text"].tolist())
         for name, labels in targets.items():
@@ -192,6 +140,7 @@ def cross_validate(data: TrainingData, seed: int, table: pd.DataFrame | None = N
             truth = labels[~inside].where(kept_articles[~inside], None)  # left out: no reference answer
             pooled.add(name, truth.tolist(), guesses, majority(labels[inside]))
     _detection(report, data, pd.concat(spans), (baseline_spans, every_sentence), kept_claims)
+    report["detection"]["thresholds"] = thresholds  # each fold's, tuned inside its training articles
     for family in (CLAIM_TYPE, EVIDENCE):
         report[family.name] = _classes(report, family.name, *pooled.answers[family.name], family.names, "claims")
     report[RISK_DISCLOSURES.name] = {}
@@ -247,10 +196,10 @@ def _detection(
     report["detection"] = {
         "units": len(reference),
         "unit": "reference claims",
-        "model": _f1(**detection_counts(predicted, reference, ids, ignored)),
-        "baseline": _f1(**detection_counts(majority_spans, reference, ids, ignored)),
+        "model": f1_counts(**detection_counts(predicted, reference, ids, ignored)),
+        "baseline": f1_counts(**detection_counts(majority_spans, reference, ids, ignored)),
         "baseline_rule": "every sentence is a claim when most training sentences are, else none",
-        "every_sentence": _f1(**detection_counts(every_sentence, reference, ids, ignored)),
+        "every_sentence": f1_counts(**detection_counts(every_sentence, reference, ids, ignored)),
     }
     if not len(reference):
         report["notes"].append("the reference has no claims: detection F1 is not available")

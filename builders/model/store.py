@@ -26,11 +26,11 @@ from builders.schema import SCHEMA_VERSION
 
 MODEL_FILE = "model.skops"
 CARD_FILE = "card.json"
-CARD_FORMAT = 1
+CARD_FORMAT = 2  # 2: shared vectorisers, cue columns, tuned detection threshold
 LIBRARIES = ("scikit-learn", "skops", "pysbd", "numpy", "scipy")
-# The one type of a baseline that skops does not trust by default (its scikit-learn parts it
-# does); a file holding any other untrusted type is refused.
-TRUSTED = ["builders.model.features.cue_counts"]
+# Types of a baseline that skops does not trust by default: none (its scikit-learn parts it
+# does), so a file holding any untrusted type is refused.
+TRUSTED: list[str] = []
 
 
 def library_versions() -> dict[str, str]:
@@ -120,6 +120,12 @@ def load(folder: Path, guideline_version: str) -> tuple[Fitted, dict]:
     card = read_card(folder)
     path = folder / MODEL_FILE
     retrain = "retrain it under the current schema and guidelines: khc model train"
+    if card.get("card_format") != CARD_FORMAT:
+        fail(
+            f"the model is of format {card.get('card_format')}, this khc reads format {CARD_FORMAT}",
+            file=str(folder / CARD_FILE),
+            fix=retrain,
+        )
     if str(card.get("schema_version")) != SCHEMA_VERSION:
         fail(
             f"the model was trained under schema v{card.get('schema_version')}, the project is at v{SCHEMA_VERSION}",
