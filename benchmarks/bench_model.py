@@ -7,7 +7,9 @@
 Projects come from benchmarks/generate.py (cached under --work, like bench_build.py). The
 prediction project keeps only its corpus (its export is removed), so every article is one
 "without a prediction yet". Each job runs in its own process; wall time and peak memory
-are measured as bench_build.run() does. Training includes its cross-validation (5 folds).
+are measured as bench_build.run() does. Training includes its cross-validation (5 folds) and
+the detection threshold's tuning inside each training fold. khc's own stage lines of both jobs
+are tabled.
 """
 
 from __future__ import annotations
@@ -60,7 +62,11 @@ def main() -> None:
         predict_project = tmp / "predict"
         generate(args.predict, 0, predict_project)
         shutil.rmtree(predict_project / "annotations" / "exports")
-        predict_wall, predict_rss = run([khc, "--root", str(predict_project), "preannotate", "--model", str(model)])
+        log = tmp / "predict.stderr"
+        predict_wall, predict_rss = run(
+            [khc, "--root", str(predict_project), "preannotate", "--model", str(model)], log
+        )
+        predict_stages = stage_table(log.read_text(), predict_wall)
         written = json.loads((predict_project / "annotations" / "predictions" / f"{model.name}.json").read_text())
         print(f"predict {args.predict}: {predict_wall:.1f} s, {predict_rss:.0f} MiB, {len(written)} tasks", flush=True)
 
@@ -81,6 +87,7 @@ def main() -> None:
         f"({per_predict / per_build:.2f}×)."
     )
     print("\n".join(["", *table, "", summary, "", "training stages:", *stages]))
+    print("\n".join(["", "prediction stages:", *predict_stages]))
     if args.readme:
         commit = subprocess.run(["git", "log", "-1", "--format=%h"], capture_output=True, text=True, cwd=HERE)
         measured = [
@@ -91,7 +98,13 @@ def main() -> None:
             "",
             summary,
             "",
+            "Training, stage by stage:",
+            "",
             *stages,
+            "",
+            "Prediction, stage by stage (candidates are segmented in 2 processes):",
+            "",
+            *predict_stages,
         ]
         text = README.read_text(encoding="utf-8")
         if "<!-- model:begin -->" not in text:

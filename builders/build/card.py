@@ -218,6 +218,13 @@ def hub_figures(repo_id: str | None, version: str, unreleased: bool) -> dict[str
     return {"version": version, "load_source": source, "load_options": options, "load_where": where}
 
 
+def baseline_figures(project, tables: dict[str, dict[str, pa.Table]], guideline_version: str) -> dict[str, str]:
+    """The "Baseline" section, from the committed `khc model evaluate` figures (builders/model/recorded.py)."""
+    from builders.model.recorded import card_section
+
+    return {"baseline_section": card_section(project, tables, guideline_version)}
+
+
 def _accepted_unchanged(tables: dict[str, pa.Table]) -> tuple[int, int]:
     """(spans people accepted unchanged from a prediction, all spans people submitted)."""
     human = label_names("annotations", "origin").index("human")

@@ -15,7 +15,7 @@ from builders import derived
 from builders.build.aggregate import aggregate
 from builders.build.agreement import AGREEMENT_UNIT_COLUMNS, answers, without_accepted_predictions
 from builders.build.agreement import report as agreement_report_of
-from builders.build.card import card_data, figures, hub_figures, render_card
+from builders.build.card import baseline_figures, card_data, figures, hub_figures, render_card
 from builders.build.card_sections import section_figures
 from builders.build.helper import PARALLEL_MIN_ARTICLES, Helper, answers_of, hashes_of
 from builders.build.output import output_target, staged_output
@@ -38,6 +38,7 @@ from builders.corpus.splits import (
 from builders.errors import KhcError, fail
 from builders.labelstudio.labelconfig import labeling_config_sha256
 from builders.lock import project_lock
+from builders.model import EVALUATION_FILE
 from builders.progress import gc_paused, note
 from builders.project import MARKER, Project
 from builders.release.metadata import write_metadata
@@ -164,6 +165,7 @@ def _build(
             **figures(tables, counts, guideline_version, config_sha, agreement_report),
             **hub_figures(project.repo_id, version, version == UNRELEASED),
             **section_figures(project, tables, facts, config_sha, version, date),
+            **baseline_figures(project, tables, guideline_version),
         },
     )
 
@@ -214,6 +216,7 @@ def _input_files(project: Project) -> list[Path]:
         project.guidelines_file,
         project.labeling_config_file,
         project.datacard_file,
+        project.root / EVALUATION_FILE,  # the card's Baseline figures
         *sorted(project.sources_dir.glob("*")),
         *label_files(project),
     ]

@@ -1,1 +1,5 @@
 """Baseline model: candidates, features, training, evaluation, predictions (issue 16)."""
+
+# `khc model evaluate`'s committed figures, read by the build for the card (recorded.py); named
+# here so the CLI's help can say it without importing the model's libraries.
+EVALUATION_FILE = "annotations/baseline-evaluation.json"

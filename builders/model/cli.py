@@ -7,11 +7,10 @@ Kept apart from builders/cli.py, which only calls `add_model_commands` and
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from builders.errors import fail
-from builders.model.preannotate import declare_model_version
+from builders.model import EVALUATION_FILE
 from builders.project import load_project
 
 DEFAULT_MODELS = "models"
@@ -39,21 +38,23 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from builders.model.data import load_training, require_labels
     from builders.model.evaluate import cross_validate
+    from builders.model.recorded import evaluation_path, make_record, write_record
     from builders.model.report import baseline_section, summary
 
     project = load_project(args.root)
     data = load_training(project)
     require_labels(data, "the current build (khc build)")
-    evaluation = cross_validate(data, args.seed)
-    evaluation["training_data_sha256"] = data.sha256
-    path = Path(args.json) if args.json else _folder(project, None) / "evaluation.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(evaluation, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    for line in summary(evaluation):
+    record = make_record(data, args.seed, cross_validate(data, args.seed))
+    path = Path(args.json).resolve() if args.json else evaluation_path(project)
+    write_record(path, record)
+    for line in summary(record["evaluation"]):
         print(line)
-    print(f"wrote {project.rel(path)}")
+    version, digest = record["model_version"], record["training_data_sha256"][:12]
+    print(f"wrote {project.rel(path)} ({version}, training data {digest}…)")
+    if not args.json:
+        print("next: commit it and run khc build: the card's Baseline section shows these figures")
     if args.markdown:
-        Path(args.markdown).write_text(baseline_section(evaluation) + "\n", encoding="utf-8")
+        Path(args.markdown).write_text(baseline_section(record["evaluation"], record["model_version"]) + "\n")
         print(f"wrote {args.markdown}")
     return 0
 
@@ -109,10 +110,12 @@ def add_model_commands(sub) -> None:
         description="Leave-one-article-out below 10 labelled articles, grouped 5-fold by article from there "
         "on. Detection F1 (IoU >= 0.5), per-class and macro F1 for claim_type and evidence, F1 per risk "
         "item and for harms_explained / evidence_explained, each beside a majority-class baseline and the "
-        "number of units. The reference is the build's aggregated labels: the maintainers' pre-annotations "
-        "(origin = model) until people have labelled.",
+        "number of units, and detection beside marking every sentence a claim. The reference is the build's "
+        "aggregated labels, without the claims and answers that stand only by people accepting a prediction "
+        "unchanged; the maintainers' pre-annotations (origin = model) until people have labelled. Writes "
+        f"{EVALUATION_FILE} (commit it): khc build renders it as the card's Baseline section.",
     )
-    p.add_argument("--json", help=f"where to write the report (default: {DEFAULT_MODELS}/evaluation.json)")
+    p.add_argument("--json", help=f"write the evaluation here instead of {EVALUATION_FILE} (the card ignores it)")
     p.add_argument("--markdown", help="also write the card's Baseline section (Markdown) to this file")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default: {DEFAULT_SEED})")
     p.set_defaults(func=_cmd_evaluate)
@@ -148,7 +151,7 @@ def add_preannotate_options(p: argparse.ArgumentParser) -> None:
 
 
 def run_preannotate(args: argparse.Namespace) -> int:
-    from builders.model.preannotate import preannotate_with_model
+    from builders.model.preannotate import declare_model_version, preannotate_with_model
 
     project = load_project(args.root)
     named = ([args.spec] if args.spec else []) + list(args.article_ids)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 from datasets import ClassLabel, List
 
@@ -23,6 +24,7 @@ from builders.corpus.records import sha256_file
 from builders.errors import fail
 from builders.features import FEATURES
 from builders.layout import SPLITS, parquet_path
+from builders.model import EVALUATION_FILE
 from builders.project import Project
 from builders.schema import ARTICLE_FAMILIES, CLAIM_TYPE, EVIDENCE, RISK_DISCLOSURES
 
@@ -37,8 +39,21 @@ ARTICLE_COLUMNS = [
     "annotators",
     *(f.name for f in ARTICLE_FAMILIES),
     UNDECIDED,
+    "n_annotators",
+    "n_accepted_unchanged",
 ]
-CLAIM_COLUMNS = ["article_id", "start", "end", "text", CLAIM_TYPE.name, EVIDENCE.name, "origin"]
+CLAIM_COLUMNS = [
+    "article_id",
+    "start",
+    "end",
+    "text",
+    CLAIM_TYPE.name,
+    EVIDENCE.name,
+    "origin",
+    "n_annotators",
+    "n_marked",
+    "n_accepted_unchanged",
+]
 
 
 @dataclass
@@ -58,7 +73,10 @@ class TrainingData:
             record["text_sha256"] = hashlib.sha256(row.text.encode()).hexdigest()
             digest.update(json.dumps(record, sort_keys=True, default=list).encode() + b"\n")
         for row in self.claims.sort_values(["article_id", "start", "end"]).itertuples(index=False):
-            digest.update(json.dumps([row.article_id, row.start, row.end, row.claim_type, row.evidence]).encode())
+            fields = [row.article_id, row.start, row.end, row.claim_type, row.evidence]
+            # whether people only accepted a prediction decides the evaluation's reference (evaluate.py)
+            fields += [int(row.n_annotators), int(row.n_marked), int(row.n_accepted_unchanged)]
+            digest.update(json.dumps(fields).encode())
         return digest.hexdigest()
 
 
@@ -77,11 +95,17 @@ def _decode(frame: pd.DataFrame, config: str) -> pd.DataFrame:
 
 
 def read_config(folder: Path, config: str) -> pd.DataFrame:
-    frames = []
+    tables = {}
     for split in SPLITS:
         path = folder / parquet_path(config, split)
         if path.is_file():
-            frames.append(pq.read_table(path).to_pandas().assign(split=split))
+            tables[split] = pq.read_table(path)
+    return frame_of(tables, config)
+
+
+def frame_of(tables: dict[str, pa.Table], config: str) -> pd.DataFrame:
+    """One config's split tables (as written, or as the build holds them) as one decoded frame."""
+    frames = [table.to_pandas().assign(split=split) for split, table in tables.items() if table.num_rows]
     if not frames:
         return pd.DataFrame(columns=[*FEATURES[config], "split"])
     return _decode(pd.concat(frames, ignore_index=True), config)
@@ -98,7 +122,10 @@ def is_current(project: Project, folder: Path) -> bool:
         recorded = json.loads(manifest.read_text(encoding="utf-8"))["inputs"]
     except (OSError, ValueError, KeyError):
         return False
+    # the evaluation file feeds only the card, not the labels: writing it leaves dist/'s labels current
     present = {project.rel(p): sha256_file(p) for p in _input_files(project)}
+    recorded.pop(EVALUATION_FILE, None)
+    present.pop(EVALUATION_FILE, None)
     return recorded == present
 
 
@@ -116,6 +143,16 @@ def _from_folder(folder: Path, source: str) -> TrainingData:
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     articles = read_config(folder, "articles")
     claims = read_config(folder, "claims")
+    return training_data(articles, claims, manifest["guideline_version"], source)
+
+
+def from_tables(tables: dict[str, dict[str, pa.Table]], guideline_version: str) -> TrainingData:
+    """What a baseline would learn from the build's tables in memory (the card's staleness check)."""
+    articles, claims = frame_of(tables["articles"], "articles"), frame_of(tables["claims"], "claims")
+    return training_data(articles, claims, guideline_version, "this build")
+
+
+def training_data(articles: pd.DataFrame, claims: pd.DataFrame, guideline_version: str, source: str) -> TrainingData:
     left_out = {
         "test split (held out)": int((articles["split"] == "test").sum()),
         "not labelled": int((~articles["labeled"].astype(bool) & (articles["split"] != "test")).sum()),
@@ -136,7 +173,7 @@ def _from_folder(folder: Path, source: str) -> TrainingData:
     return TrainingData(
         articles=chosen[ARTICLE_COLUMNS].sort_values("article_id", ignore_index=True),
         claims=kept[CLAIM_COLUMNS].sort_values(["article_id", "start", "end"], ignore_index=True),
-        guideline_version=manifest["guideline_version"],
+        guideline_version=guideline_version,
         source=source,
         left_out=left_out,
     )

@@ -21,54 +21,28 @@ import pandas as pd
 
 from builders.build.spans import MATCH_IOU, iou
 from builders.model.data import TrainingData
+from builders.model.features import with_cues
 from builders.model.folds import cv_groups
-from builders.model.predict import label_texts, predict_answers, predict_spans
+from builders.model.predict import claim_labels, predict_answers, predict_spans
+from builders.model.scoring import detection_counts, f1_counts
 from builders.model.train import article_targets, candidate_table, fit
 from builders.progress import note
 from builders.schema import CLAIM_TYPE, EVIDENCE, EVIDENCE_EXPLAINED, HARMS_EXPLAINED, RISK_DISCLOSURES
 
 
-def _f1(tp: int, fp: int, fn: int) -> dict:
-    def ratio(a: int, b: int) -> float | None:
-        return round(a / b, 4) if b else None
-
-    return {
-        "precision": ratio(tp, tp + fp),
-        "recall": ratio(tp, tp + fn),
-        "f1": ratio(2 * tp, 2 * tp + fp + fn),
-        "tp": tp,
-        "fp": fp,
-        "fn": fn,
-    }
+def independent(votes: pd.Series, accepted: pd.Series, annotators: pd.Series) -> np.ndarray:
+    """True where the votes that are not a prediction accepted unchanged still make a majority of
+    the deciding annotators: the label stands without the people who only confirmed a model."""
+    return (2 * (votes.astype(int) - accepted.astype(int)) > annotators.astype(int)).to_numpy()
 
 
-def matched(predicted: list[tuple[int, int]], reference: list[tuple[int, int]]) -> int:
-    """One-to-one matches with IoU ≥ 0.5, best pairs first."""
-    pairs = sorted(
-        ((iou(*p, *r), i, j) for i, p in enumerate(predicted) for j, r in enumerate(reference)), reverse=True
-    )
-    used_p, used_r, n = set(), set(), 0
-    for score, i, j in pairs:
-        if score < MATCH_IOU:
-            break
-        if i not in used_p and j not in used_r:
-            used_p.add(i)
-            used_r.add(j)
-            n += 1
-    return n
-
-
-def detection_counts(predicted: pd.DataFrame, reference: pd.DataFrame, article_ids) -> dict:
-    def spans(frame: pd.DataFrame) -> dict[str, list[tuple[int, int]]]:
-        return {a: list(zip(g["start"], g["end"], strict=True)) for a, g in frame.groupby("article_id")}
-
-    by_prediction, by_reference = spans(predicted), spans(reference)
-    tp = fp = fn = 0
-    for article_id in article_ids:
-        p, r = by_prediction.get(article_id, []), by_reference.get(article_id, [])
-        n = matched(p, r)
-        tp, fp, fn = tp + n, fp + len(p) - n, fn + len(r) - n
-    return {"tp": tp, "fp": fp, "fn": fn}
+def reference_masks(data: TrainingData) -> tuple[np.ndarray, np.ndarray]:
+    """(claims kept as reference, articles kept as reference); model-origin labels have no
+    accepted votes, so they are all kept."""
+    claims, articles = data.claims, data.articles
+    kept_claims = independent(claims["n_marked"], claims["n_accepted_unchanged"], claims["n_annotators"])
+    kept_articles = independent(articles["n_annotators"], articles["n_accepted_unchanged"], articles["n_annotators"])
+    return kept_claims, kept_articles
 
 
 def class_figures(truth: list, predicted: list, names: list[str]) -> dict:
@@ -78,7 +52,7 @@ def class_figures(truth: list, predicted: list, names: list[str]) -> dict:
         tp = sum(t == name and p == name for t, p in zip(truth, predicted, strict=True))
         fp = sum(t != name and p == name for t, p in zip(truth, predicted, strict=True))
         fn = sum(t == name and p != name for t, p in zip(truth, predicted, strict=True))
-        per_class[name] = {"f1": _f1(tp, fp, fn)["f1"], "support": sum(t == name for t in truth)}
+        per_class[name] = {"f1": f1_counts(tp, fp, fn)["f1"], "support": sum(t == name for t in truth)}
     seen = [v["f1"] for n, v in per_class.items() if v["f1"] is not None]
     correct = sum(t == p for t, p in zip(truth, predicted, strict=True))
     return {
@@ -126,16 +100,19 @@ def cross_validate(data: TrainingData, seed: int, table: pd.DataFrame | None = N
     article_ids = data.articles["article_id"].tolist()
     scheme, folds = cv_groups(article_ids)
     origins = dict(sorted(Counter(data.articles["origin"].fillna("unknown")).items()))
+    kept_claims, kept_articles = reference_masks(data)
+    left_out = {"claims": int((~kept_claims).sum()), "articles": int((~kept_articles).sum())}
     report: dict = {"scheme": scheme, "folds": len(set(folds.values())), "articles": len(article_ids)}
-    report |= {"seed": seed, "reference": reference_of(origins), "notes": []}
+    report |= {"seed": seed, "reference": reference_of(origins, left_out), "notes": []}
     if len(article_ids) < 2:
         report["notes"].append(
             f"only {len(article_ids)} labelled article: nothing to cross-validate against, so no figure is given; "
             "label more articles before reading anything into the baseline"
         )
         return report
-    spans, baseline_spans, pooled = [], [], _Pooled()
+    spans, baseline_spans, every_sentence, thresholds, pooled = [], [], [], [], _Pooled()
     targets = article_targets(data.articles)
+    texts = dict(zip(data.articles["article_id"], data.articles["text"], strict=True))
     fold_of_article = data.articles["article_id"].map(folds)
     for number, fold in enumerate(sorted(set(folds.values())), start=1):
         note(f"fold {number} of {report['folds']}")
@@ -145,19 +122,25 @@ def cross_validate(data: TrainingData, seed: int, table: pd.DataFrame | None = N
         table_in = table["article_id"].isin(held).to_numpy()
         part = TrainingData(data.articles[inside], data.claims[~claims_in], data.guideline_version, "", {})
         fitted = fit(part, seed, table[~table_in])
-        held_articles, held_claims = data.articles[~inside], data.claims[claims_in]
+        held_articles, held_claims = data.articles[~inside], data.claims[claims_in & kept_claims]
         spans.append(predict_spans(fitted, held_articles, table[table_in]))
+        thresholds.append(float(fitted.estimators["detect_threshold"]))
         sentence_claims = _sentence_is_claim(table[~table_in], part.claims)
+        sentences = table[table_in & (table["kind"] == "sentence").to_numpy()]
+        every_sentence.append(sentences)
         if len(sentence_claims) and sentence_claims.mean() > 0.5:
-            baseline_spans.append(table[table_in & (table["kind"] == "sentence").to_numpy()])
+            baseline_spans.append(sentences)
+        labelled = claim_labels(fitted, with_cues(held_claims, texts))
         for family in (CLAIM_TYPE, EVIDENCE):
-            labels, _ = label_texts(fitted.estimators.get(family.name), held_claims["text"].tolist())
+            labels, _ = labelled[family.name]
             pooled.add(family.name, held_claims[family.name].tolist(), labels, majority(part.claims[family.name]))
         answers = predict_answers(fitted, held_articles["text"].tolist())
         for name, labels in targets.items():
             guesses = [_answer(name, a) for a in answers]
-            pooled.add(name, labels[~inside].tolist(), guesses, majority(labels[inside]))
-    _detection(report, data, pd.concat(spans), baseline_spans)
+            truth = labels[~inside].where(kept_articles[~inside], None)  # left out: no reference answer
+            pooled.add(name, truth.tolist(), guesses, majority(labels[inside]))
+    _detection(report, data, pd.concat(spans), (baseline_spans, every_sentence), kept_claims)
+    report["detection"]["thresholds"] = thresholds  # each fold's, tuned inside its training articles
     for family in (CLAIM_TYPE, EVIDENCE):
         report[family.name] = _classes(report, family.name, *pooled.answers[family.name], family.names, "claims")
     report[RISK_DISCLOSURES.name] = {}
@@ -177,7 +160,8 @@ def cross_validate(data: TrainingData, seed: int, table: pd.DataFrame | None = N
     return report
 
 
-def reference_of(origins: dict[str, int]) -> dict:
+def reference_of(origins: dict[str, int], left_out: dict[str, int] | None = None) -> dict:
+    left_out = left_out or {"claims": 0, "articles": 0}
     if set(origins) <= {"model"}:
         text = (
             "the maintainers' pre-annotations (origin = model), not human labels: the figures say how well the "
@@ -190,21 +174,34 @@ def reference_of(origins: dict[str, int]) -> dict:
             f"human labels for {origins.get('human', 0)} articles and the maintainers' pre-annotations "
             f"(origin = model) for {origins.get('model', 0)}: only part of the figures compare with people"
         )
-    return {"origin_counts": origins, "description": text}
+    if any(left_out.values()):
+        text += (
+            f"; left out of the reference: {left_out['claims']} claims and the answers of {left_out['articles']} "
+            "articles that stand only by people accepting a prediction unchanged (a prediction matching such a "
+            "claim is neither right nor wrong)"
+        )
+    return {"origin_counts": origins, "left_out_accepted_unchanged": left_out, "description": text}
 
 
-def _detection(report: dict, data: TrainingData, predicted: pd.DataFrame, baseline: list[pd.DataFrame]) -> None:
+def _detection(
+    report: dict,
+    data: TrainingData,
+    predicted: pd.DataFrame,
+    baselines: tuple[list[pd.DataFrame], list[pd.DataFrame]],
+    kept: np.ndarray,
+) -> None:
     ids = data.articles["article_id"]
-    model = detection_counts(predicted, data.claims, ids)
-    base = detection_counts(pd.concat(baseline) if baseline else predicted.iloc[:0], data.claims, ids)
+    reference, ignored = data.claims[kept], data.claims[~kept]
+    majority_spans, every_sentence = (pd.concat(b) if b else predicted.iloc[:0] for b in baselines)
     report["detection"] = {
-        "units": len(data.claims),
+        "units": len(reference),
         "unit": "reference claims",
-        "model": _f1(**model),
-        "baseline": _f1(**base),
+        "model": f1_counts(**detection_counts(predicted, reference, ids, ignored)),
+        "baseline": f1_counts(**detection_counts(majority_spans, reference, ids, ignored)),
         "baseline_rule": "every sentence is a claim when most training sentences are, else none",
+        "every_sentence": f1_counts(**detection_counts(every_sentence, reference, ids, ignored)),
     }
-    if not len(data.claims):
+    if not len(reference):
         report["notes"].append("the reference has no claims: detection F1 is not available")
 
 

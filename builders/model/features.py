@@ -2,23 +2,26 @@
 
 The cues are inputs to a learned model, never rules that decide a label: citation shapes
 (authors and year, DOI, link, trial registry id), numbers and percentages, study words,
-regulators, testimony, advice to the reader, risk words and hedges. Every pipeline is
-made of scikit-learn parts and the one function `cue_counts` here, so a saved model holds
-no other code (store.py trusts exactly these types when it loads one).
+regulators, testimony, advice to the reader, risk words and hedges. Each pattern is run
+once over an article's whole text (`cue_rows`); a candidate, a claim or the article counts
+the matches that lie wholly inside its range, so sentences, their clauses and the article
+share one scan. The counts are columns of the tables the pipelines read (`CUE_COLUMNS`), and
+every pipeline is made of scikit-learn parts alone, so a saved model holds no other code
+(store.py refuses any type skops does not trust by default).
 """
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 import numpy as np
+import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.dummy import DummyClassifier
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import FeatureUnion, Pipeline
-from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder
 
 from builders.model.candidates import KINDS
 
@@ -50,16 +53,42 @@ _COMPILED = [
 ]
 
 
-def cue_counts(texts) -> np.ndarray:
-    """One row per text: log(1 + hits) of every cue, then log(1 + words)."""
-    texts = list(texts.iloc[:, 0] if hasattr(texts, "iloc") and texts.ndim == 2 else texts)
-    return np.log1p(np.array([_cue_row(text) for text in texts], dtype=np.float64).reshape(len(texts), -1))
+CUE_COLUMNS = [*(f"cue_{name}" for name in CUES), "cue_words"]
 
 
-@lru_cache(maxsize=1 << 18)
-def _cue_row(text: str) -> tuple[int, ...]:
-    # cached: cross-validation transforms every candidate once per fold
-    return (*(len(pattern.findall(text)) for pattern in _COMPILED), len(text.split()))
+def cue_rows(text: str, spans: list[tuple[int, int]]) -> np.ndarray:
+    """One row per (start, end) of `text`: log(1 + matches inside it) of every cue, then
+    log(1 + words). Matches of one pattern do not overlap and come in order, so those inside a
+    range are a contiguous run: two binary searches per range."""
+    starts_of = np.array([s for s, _ in spans], dtype=np.int64).reshape(-1)
+    ends_of = np.array([e for _, e in spans], dtype=np.int64).reshape(-1)
+    counts = np.zeros((len(spans), len(CUE_COLUMNS)), dtype=np.float64)
+    for column, pattern in enumerate(_COMPILED):
+        found = [(m.start(), m.end()) for m in pattern.finditer(text)]
+        if not found:
+            continue
+        starts, ends = np.array(found, dtype=np.int64).T
+        inside = np.searchsorted(ends, ends_of, "right") - np.searchsorted(starts, starts_of, "left")
+        counts[:, column] = np.maximum(inside, 0)
+    counts[:, -1] = [len(text[s:e].split()) for s, e in spans]
+    return np.log1p(counts)
+
+
+def with_cues(frame, texts: dict[str, str]):
+    """`frame` (article_id, start, end, ...) with the cue columns, from its articles' `texts`."""
+    rows = np.zeros((len(frame), len(CUE_COLUMNS)))
+    positions = np.arange(len(frame))
+    for article_id, group in frame.groupby("article_id", sort=False).indices.items():
+        spans = list(zip(frame["start"].to_numpy()[group], frame["end"].to_numpy()[group], strict=True))
+        rows[positions[group]] = cue_rows(texts[article_id], spans)
+    return frame.assign(**{name: rows[:, i] for i, name in enumerate(CUE_COLUMNS)})
+
+
+def article_frame(article_ids, texts) -> pd.DataFrame:
+    """Whole articles as the article-level pipelines read them: text and cue columns."""
+    texts = list(texts)
+    frame = pd.DataFrame({"article_id": list(article_ids), "start": 0, "end": [len(t) for t in texts], "text": texts})
+    return with_cues(frame, dict(zip(frame["article_id"], texts, strict=True)))
 
 
 def _words() -> TfidfVectorizer:
@@ -67,8 +96,9 @@ def _words() -> TfidfVectorizer:
     return TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, lowercase=True, dtype=np.float64)
 
 
-def text_features() -> FeatureUnion:
-    return FeatureUnion([("words", _words()), ("cues", FunctionTransformer(cue_counts))])
+def text_features() -> ColumnTransformer:
+    """A table of texts (text and cue columns) → features."""
+    return ColumnTransformer([("words", _words(), "text"), ("cues", "passthrough", CUE_COLUMNS)])
 
 
 def classifier(labels, seed: int):
@@ -78,17 +108,12 @@ def classifier(labels, seed: int):
     return LogisticRegression(solver="newton-cg", max_iter=500, class_weight="balanced", C=4.0, random_state=seed)
 
 
-def text_pipeline(labels, seed: int) -> Pipeline:
-    """Text → one label (claim_type, evidence, an article-level answer)."""
-    return Pipeline([("features", text_features()), ("model", classifier(labels, seed))])
-
-
 def detection_pipeline(labels, seed: int) -> Pipeline:
     """Candidate (text, kind, coverage, position) → is it a claim."""
     columns = ColumnTransformer(
         [
             ("words", _words(), "text"),
-            ("cues", FunctionTransformer(cue_counts), ["text"]),
+            ("cues", "passthrough", CUE_COLUMNS),
             ("kind", OneHotEncoder(categories=[list(KINDS)], handle_unknown="ignore"), ["kind"]),
             ("shape", "passthrough", ["coverage", "position"]),
         ]

@@ -84,7 +84,8 @@ def preannotate_with_model(
     chosen = choose_articles(project, corpus["article_id"].tolist(), named)
     rows = corpus[corpus["article_id"].isin(set(chosen))].sort_values("article_id")
     note(f"predicting for {len(rows)} articles with {card['model_version']}")
-    found = predict(fitted, rows[["article_id", "text"]]) if len(rows) else {}
+    found = predict(fitted, rows[["article_id", "text"]], notes=True) if len(rows) else {}
+    note("writing the predictions")
     guideline_version = project.guideline_version()
     out = project.predictions_dir / f"{card['model_version']}.json"
     tasks = _existing(out, project)

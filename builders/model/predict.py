@@ -1,6 +1,7 @@
 """Predictions of a fitted baseline: claim spans with labels and scores, article answers.
 
-A candidate is a claim when the detection model gives it probability ≥ 0.5; candidates
+A candidate is a claim when the detection model gives it a probability at or above the
+model's tuned threshold (threshold.py; 0.5 for a model without one); candidates
 are taken from the most probable down and one overlapping an already chosen span is
 dropped, so no two predicted spans share a character. A span's `score` is its detection
 probability times the probability of its claim_type; an article answer's score is its
@@ -14,7 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from builders.model.train import Fitted, candidate_table
+from builders.model.features import article_frame
+from builders.model.train import CLAIM_TARGETS, Fitted, candidate_table
+from builders.progress import note
 from builders.schema import CLAIM_TYPE, EVIDENCE, EVIDENCE_EXPLAINED, HARMS_EXPLAINED, RISK_DISCLOSURES
 
 THRESHOLD = 0.5
@@ -26,7 +29,7 @@ class ArticlePrediction:
     answers: dict[str, tuple[list[str], float]] = field(default_factory=dict)  # family → (values, score)
 
 
-def _positive_probability(estimator, table: pd.DataFrame) -> np.ndarray:
+def positive_probability(estimator, table: pd.DataFrame) -> np.ndarray:
     classes = list(estimator.classes_)
     probability = estimator.predict_proba(table)
     if True in classes:
@@ -47,13 +50,9 @@ def choose_spans(table: pd.DataFrame, probability: np.ndarray, threshold: float 
     return table.loc[sorted(keep)]
 
 
-def label_texts(estimator, texts: list[str]) -> tuple[list, np.ndarray]:
-    """(labels, their probabilities) for `texts`; (Nones, zeros) without an estimator."""
-    if estimator is None or not texts:
-        return [None] * len(texts), np.zeros(len(texts))
-    probability = estimator.predict_proba(texts)
-    best = probability.argmax(axis=1)
-    return list(np.asarray(estimator.classes_)[best]), probability[np.arange(len(texts)), best]
+def claim_labels(fitted: Fitted, claims: pd.DataFrame) -> dict[str, tuple[list, np.ndarray]]:
+    """{claim_type / evidence: (labels, their probabilities)} for claims (text and cue columns)."""
+    return fitted.group("claim_features", CLAIM_TARGETS, claims)
 
 
 def predict_spans(fitted: Fitted, articles: pd.DataFrame, table: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -62,37 +61,57 @@ def predict_spans(fitted: Fitted, articles: pd.DataFrame, table: pd.DataFrame | 
     detector = fitted.estimators.get("detect")
     if detector is None or table.empty:
         return table.iloc[:0].assign(score=[], claim_type=[], evidence=[])
-    spans = choose_spans(table, _positive_probability(detector, table))
-    texts = spans["text"].tolist()
-    claim_type, type_score = label_texts(fitted.estimators.get(CLAIM_TYPE.name), texts)
-    evidence, _ = label_texts(fitted.estimators.get(EVIDENCE.name), texts)
+    threshold = float(fitted.estimators.get("detect_threshold", THRESHOLD))
+    spans = choose_spans(table, positive_probability(detector, table), threshold)
+    labels = claim_labels(fitted, spans)
+    (claim_type, type_score), (evidence, _) = labels[CLAIM_TYPE.name], labels[EVIDENCE.name]
     return spans.assign(claim_type=claim_type, evidence=evidence, score=spans["score"].to_numpy() * type_score)
 
 
 def predict_answers(fitted: Fitted, texts: list[str]) -> list[dict[str, tuple[list[str], float]]]:
     """Per text, the article-level answers: family → (values, score)."""
+    items = [f"{RISK_DISCLOSURES.name}.{item}" for item in RISK_DISCLOSURES.names]
+    families = [HARMS_EXPLAINED.name, EVIDENCE_EXPLAINED.name]
+    found = fitted.group("article_features", items + families, article_frame(range(len(texts)), texts))
     answers: list[dict[str, tuple[list[str], float]]] = [{} for _ in texts]
     ticked: list[list[tuple[str, float]]] = [[] for _ in texts]
-    for item in RISK_DISCLOSURES.names:
-        labels, scores = label_texts(fitted.estimators.get(f"{RISK_DISCLOSURES.name}.{item}"), texts)
+    for name in items:
+        labels, scores = found[name]
         for i, (label, score) in enumerate(zip(labels, scores, strict=True)):
             if label == "present":
-                ticked[i].append((item, float(score)))
-    for i, items in enumerate(ticked):
-        if items:  # nothing ticked: no answer, as Label Studio leaves an empty checklist out
-            answers[i][RISK_DISCLOSURES.name] = ([n for n, _ in items], float(np.mean([s for _, s in items])))
-    for family in (HARMS_EXPLAINED, EVIDENCE_EXPLAINED):
-        labels, scores = label_texts(fitted.estimators.get(family.name), texts)
+                ticked[i].append((name.split(".", 1)[1], float(score)))
+    for i, chosen in enumerate(ticked):
+        if chosen:  # nothing ticked: no answer, as Label Studio leaves an empty checklist out
+            answers[i][RISK_DISCLOSURES.name] = ([n for n, _ in chosen], float(np.mean([s for _, s in chosen])))
+    for name in families:
+        labels, scores = found[name]
         for i, (label, score) in enumerate(zip(labels, scores, strict=True)):
             if label is not None:
-                answers[i][family.name] = ([str(label)], float(score))
+                answers[i][name] = ([str(label)], float(score))
     return answers
 
 
-def predict(fitted: Fitted, articles: pd.DataFrame) -> dict[str, ArticlePrediction]:
-    """{article_id: prediction} for `articles` (article_id, text)."""
+BATCH_ARTICLES = 2000  # articles vectorised at once: bounds the feature matrices' memory
+
+
+def predict(fitted: Fitted, articles: pd.DataFrame, *, notes: bool = False) -> dict[str, ArticlePrediction]:
+    """{article_id: prediction} for `articles` (article_id, text), `BATCH_ARTICLES` at a time; each
+    batch is segmented in parallel and vectorised once per feature set (rows do not depend on
+    each other, so batching changes no prediction). `notes`: print each stage (benchmarks/)."""
     out = {a: ArticlePrediction() for a in articles["article_id"]}
-    for row in predict_spans(fitted, articles).itertuples(index=False):
+    for first in range(0, len(articles), BATCH_ARTICLES):
+        batch = articles.iloc[first : first + BATCH_ARTICLES]
+        if notes:
+            note(f"articles {first + 1}–{first + len(batch)}: claim candidates")
+        table = candidate_table(batch)
+        if notes:
+            note(f"articles {first + 1}–{first + len(batch)}: {len(table)} candidates; claims and answers")
+        _collect(fitted, batch, table, out)
+    return out
+
+
+def _collect(fitted: Fitted, articles: pd.DataFrame, table: pd.DataFrame, out: dict[str, ArticlePrediction]) -> None:
+    for row in predict_spans(fitted, articles, table).itertuples(index=False):
         out[row.article_id].spans.append(
             {
                 "start": int(row.start),
@@ -106,4 +125,3 @@ def predict(fitted: Fitted, articles: pd.DataFrame) -> dict[str, ArticlePredicti
     texts = articles[articles["text"].str.strip().astype(bool)]  # no text, nothing to answer about
     for article_id, answers in zip(texts["article_id"], predict_answers(fitted, texts["text"].tolist()), strict=True):
         out[article_id].answers = answers
-    return out

@@ -13,6 +13,11 @@ def fig(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
+def _order(names: list[str], name: str) -> tuple[int, str]:
+    """Schema order (a JSON file read back has its keys sorted)."""
+    return (names.index(name) if name in names else len(names), name)
+
+
 def _rows(evaluation: dict) -> list[tuple[str, str, str, str, str]]:
     """(what, metric, baseline model, majority baseline, units)."""
     rows = []
@@ -39,7 +44,8 @@ def _rows(evaluation: dict) -> list[tuple[str, str, str, str, str]]:
                     f"{found['units']} {found['unit']}",
                 )
             )
-    for item, found in (evaluation.get(RISK_DISCLOSURES.name) or {}).items():
+    items = evaluation.get(RISK_DISCLOSURES.name) or {}
+    for item, found in sorted(items.items(), key=lambda kv: _order(RISK_DISCLOSURES.names, kv[0])):
         rows.append(
             (
                 f"`{RISK_DISCLOSURES.name}`: `{item}`",
@@ -60,7 +66,9 @@ def baseline_section(evaluation: dict, model_version: str | None = None) -> str:
         "",
         f"A small baseline{f' (`{model_version}`)' if model_version else ''} trained by `khc model train`: "
         "pysbd sentences and clauses as claim candidates, word TF-IDF plus cue counts, logistic regression "
-        "(scikit-learn), no downloaded weights. Test-split articles are never used.",
+        "(scikit-learn, balanced class weights), no downloaded weights; the detection threshold is tuned on "
+        "articles held out inside each training fold, never on the fold being scored. Test-split articles "
+        "are never used.",
         "",
         f"**Reference: {reference}.**",
         "",
@@ -74,17 +82,37 @@ def baseline_section(evaluation: dict, model_version: str | None = None) -> str:
         lines += ["| label | metric | baseline model | majority baseline | units |", "|---|---|---:|---:|---|"]
         lines += [f"| {a} | {b} | {c} | {d} | {e} |" for a, b, c, d, e in rows]
         lines.append("")
+    verdict = detection_verdict(evaluation)
+    if verdict:
+        lines += [verdict, ""]
     for family in (CLAIM_TYPE, EVIDENCE):
         found = evaluation.get(family.name)
         if found:
-            per_class = ", ".join(
-                f"`{name}` {fig(v['f1'])} ({v['support']})" for name, v in found["model"]["per_class"].items()
-            )
+            classes = sorted(found["model"]["per_class"].items(), key=lambda kv: _order(family.names, kv[0]))
+            per_class = ", ".join(f"`{name}` {fig(v['f1'])} ({v['support']})" for name, v in classes)
             lines += [f"F1 per `{family.name}` class (reference claims): {per_class}.", ""]
     notes = evaluation.get("notes") or []
     if notes:
         lines += ["What the figures cannot say:", "", *[f"- {n}" for n in notes], ""]
     return "\n".join(lines)
+
+
+def detection_verdict(evaluation: dict) -> str | None:
+    """Detection beside the second baseline, marking every sentence a claim, said plainly."""
+    detection = evaluation.get("detection") or {}
+    every = detection.get("every_sentence")
+    if not every:
+        return None
+    model, base = detection["model"]["f1"], every["f1"]
+    text = (
+        f"Marking every sentence a claim gives detection F1 {fig(base)} (precision {fig(every['precision'])}, "
+        f"recall {fig(every['recall'])}); the model's is {fig(model)}"
+    )
+    if model is None or base is None:
+        return text + "."
+    if model > base:
+        return text + ": the model beats marking every sentence."
+    return text + ": at this size the model does not beat marking every sentence."
 
 
 def summary(evaluation: dict) -> list[str]:
@@ -94,5 +122,7 @@ def summary(evaluation: dict) -> list[str]:
         f"reference: {evaluation['reference']['description']}",
     ]
     lines += [f"  {a} {b}: model {c}, majority {d} ({e})" for a, b, c, d, e in _rows(evaluation)]
+    verdict = detection_verdict(evaluation)
+    lines += [f"  {verdict}"] if verdict else []
     lines += [f"note: {n}" for n in evaluation.get("notes") or []]
     return lines

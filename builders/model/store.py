@@ -26,11 +26,11 @@ from builders.schema import SCHEMA_VERSION
 
 MODEL_FILE = "model.skops"
 CARD_FILE = "card.json"
-CARD_FORMAT = 1
+CARD_FORMAT = 2  # 2: shared vectorisers, cue columns, tuned detection threshold
 LIBRARIES = ("scikit-learn", "skops", "pysbd", "numpy", "scipy")
-# The one type of a baseline that skops does not trust by default (its scikit-learn parts it
-# does); a file holding any other untrusted type is refused.
-TRUSTED = ["builders.model.features.cue_counts"]
+# Types of a baseline that skops does not trust by default: none (its scikit-learn parts it
+# does), so a file holding any untrusted type is refused.
+TRUSTED: list[str] = []
 
 
 def library_versions() -> dict[str, str]:
@@ -40,8 +40,9 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def make_card(data: TrainingData, seed: int, evaluation: dict) -> dict:
-    decided_by = {
+def decided_by(data: TrainingData, seed: int) -> dict:
+    """Everything that decides a model trained on `data` (its version is their hash)."""
+    return {
         "training_data_sha256": data.sha256,
         "guideline_version": data.guideline_version,
         "schema_version": SCHEMA_VERSION,
@@ -49,10 +50,17 @@ def make_card(data: TrainingData, seed: int, evaluation: dict) -> dict:
         "seed": seed,
         "card_format": CARD_FORMAT,
     }
-    digest = hashlib.sha256(json.dumps(decided_by, sort_keys=True).encode()).hexdigest()
+
+
+def model_version_of(decided: dict) -> str:
+    return f"{MODEL_PREFIX}{hashlib.sha256(json.dumps(decided, sort_keys=True).encode()).hexdigest()[:8]}"
+
+
+def make_card(data: TrainingData, seed: int, evaluation: dict) -> dict:
+    decided = decided_by(data, seed)
     return {
-        "model_version": f"{MODEL_PREFIX}{digest[:8]}",
-        **decided_by,
+        "model_version": model_version_of(decided),
+        **decided,
         "training_source": data.source,
         "training_articles": len(data.articles),
         "training_claims": len(data.claims),
@@ -112,6 +120,12 @@ def load(folder: Path, guideline_version: str) -> tuple[Fitted, dict]:
     card = read_card(folder)
     path = folder / MODEL_FILE
     retrain = "retrain it under the current schema and guidelines: khc model train"
+    if card.get("card_format") != CARD_FORMAT:
+        fail(
+            f"the model is of format {card.get('card_format')}, this khc reads format {CARD_FORMAT}",
+            file=str(folder / CARD_FILE),
+            fix=retrain,
+        )
     if str(card.get("schema_version")) != SCHEMA_VERSION:
         fail(
             f"the model was trained under schema v{card.get('schema_version')}, the project is at v{SCHEMA_VERSION}",

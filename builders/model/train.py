@@ -22,7 +22,15 @@ import pandas as pd
 from builders.build.spans import MATCH_IOU
 from builders.model.candidates import candidates
 from builders.model.data import UNDECIDED, TrainingData, load_training, require_labels
-from builders.model.features import detection_pipeline, text_pipeline
+from builders.model.features import (
+    CUE_COLUMNS,
+    article_frame,
+    classifier,
+    cue_rows,
+    detection_pipeline,
+    text_features,
+    with_cues,
+)
 from builders.progress import note
 from builders.project import Project
 from builders.schema import CLAIM_TYPE, EVIDENCE, EVIDENCE_EXPLAINED, HARMS_EXPLAINED, RISK_DISCLOSURES
@@ -35,15 +43,19 @@ CANDIDATE_COLUMNS = ["article_id", "start", "end", "kind", "sentence", "coverage
 
 
 def _rows(batch: list[tuple[str, str]]) -> list[tuple]:
-    return [
-        (article_id, c.start, c.end, c.kind, c.sentence, c.coverage, c.position, text[c.start : c.end])
-        for article_id, text in batch
-        for c in candidates(text)
-    ]
+    rows = []
+    for article_id, text in batch:
+        found = candidates(text)
+        cues = cue_rows(text, [(c.start, c.end) for c in found]).tolist()
+        rows += [
+            (article_id, c.start, c.end, c.kind, c.sentence, c.coverage, c.position, text[c.start : c.end], *cue)
+            for c, cue in zip(found, cues, strict=True)
+        ]
+    return rows
 
 
 def candidate_table(articles: pd.DataFrame) -> pd.DataFrame:
-    """Every candidate of every article, with its text. pysbd costs about 10 ms an article,
+    """Every candidate of every article, with its text and cue columns. pysbd costs about 10 ms an article,
     so a large batch is segmented in `WORKERS` processes (the rows come back in order)."""
     pairs = list(zip(articles["article_id"], articles["text"], strict=True))
     if len(pairs) < PARALLEL_MIN_ARTICLES:
@@ -52,7 +64,7 @@ def candidate_table(articles: pd.DataFrame) -> pd.DataFrame:
         batches = [pairs[i : i + BATCH] for i in range(0, len(pairs), BATCH)]
         with ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("fork")) as pool:
             rows = [row for part in pool.map(_rows, batches) for row in part]
-    return pd.DataFrame(rows, columns=CANDIDATE_COLUMNS)
+    return pd.DataFrame(rows, columns=[*CANDIDATE_COLUMNS, *CUE_COLUMNS])
 
 
 def best_matches(table: pd.DataFrame, claims: pd.DataFrame) -> np.ndarray:
@@ -95,30 +107,75 @@ def article_targets(articles: pd.DataFrame) -> dict[str, pd.Series]:
 
 @dataclass
 class Fitted:
-    """The estimators of one baseline, by target; None: no training labels for it."""
+    """The estimators of one baseline, by target; None: no training labels for it.
+
+    `claim_features` and `article_features` turn texts into one feature matrix shared by the
+    classifiers of their group (claim_type and evidence; every article-level target), so a text
+    is vectorised once, not once per target; `detect_threshold` is the detection cut-off tuned
+    on the training articles alone (threshold.py)."""
 
     estimators: dict[str, object]
 
+    def group(self, features: str, names: list[str], frame: pd.DataFrame) -> dict[str, tuple[list, np.ndarray]]:
+        """{target: (labels, their probabilities)} for the texts of `frame` (text and cue
+        columns), vectorised once."""
+        n = len(frame)
+        vectorizer = self.estimators.get(features)
+        if vectorizer is None or not n:
+            return {name: ([None] * n, np.zeros(n)) for name in names}
+        matrix = vectorizer.transform(frame)
+        out = {}
+        for name in names:
+            estimator = self.estimators.get(name)
+            if estimator is None:
+                out[name] = ([None] * n, np.zeros(n))
+                continue
+            probability = estimator.predict_proba(matrix)
+            best = probability.argmax(axis=1)
+            out[name] = (list(np.asarray(estimator.classes_)[best]), probability[np.arange(n), best])
+        return out
 
-def _fit_text(texts: pd.Series, labels: pd.Series, seed: int):
-    known = labels.notna().to_numpy()
-    if not known.any():
-        return None
-    y = labels[known].astype(str).to_numpy()
-    return text_pipeline(y, seed).fit(texts[known].tolist(), y)
+
+CLAIM_TARGETS = [CLAIM_TYPE.name, EVIDENCE.name]
+
+
+def _fit_group(frame: pd.DataFrame, targets: dict[str, pd.Series], seed: int) -> dict[str, object]:
+    """One vectoriser fitted on the texts (of `frame`) that have any label, one classifier per
+    target on it."""
+    known = {name: labels.notna().to_numpy() for name, labels in targets.items()}
+    used = np.logical_or.reduce(list(known.values())) if known else np.zeros(len(frame), bool)
+    if not used.any():
+        return {"features": None, **{name: None for name in targets}}
+    vectorizer = text_features().fit(frame[used])
+    matrix = vectorizer.transform(frame)
+    fitted: dict[str, object] = {"features": vectorizer}
+    for name, labels in targets.items():
+        if not known[name].any():
+            fitted[name] = None
+            continue
+        y = labels[known[name]].astype(str).to_numpy()
+        fitted[name] = classifier(y, seed).fit(matrix[known[name]], y)
+    return fitted
 
 
 def fit(data: TrainingData, seed: int, table: pd.DataFrame | None = None) -> Fitted:
     """Fit every target on `data`; `table` is its candidate table when already made."""
+    from builders.model.threshold import tune_threshold
+
     table = candidate_table(data.articles) if table is None else table
     estimators: dict[str, object] = {}
     y = detection_labels(table, data.claims)
     estimators["detect"] = detection_pipeline(y, seed).fit(table, y) if len(table) else None
-    for family in (CLAIM_TYPE, EVIDENCE):
-        estimators[family.name] = _fit_text(data.claims["text"], data.claims[family.name], seed)
-    for name, labels in article_targets(data.articles).items():
-        estimators[name] = _fit_text(data.articles["text"], labels, seed)
-    return Fitted(estimators)
+    estimators["detect_threshold"] = tune_threshold(table, y, data.claims, seed) if len(table) else 0.5
+    texts = dict(zip(data.articles["article_id"], data.articles["text"], strict=True))
+    claim_frame = with_cues(data.claims.reset_index(drop=True), texts)
+    claims = _fit_group(claim_frame, {n: claim_frame[n] for n in CLAIM_TARGETS}, seed)
+    estimators["claim_features"] = claims.pop("features")
+    article_table = article_frame(data.articles["article_id"], data.articles["text"])
+    targets = {name: labels.reset_index(drop=True) for name, labels in article_targets(data.articles).items()}
+    articles = _fit_group(article_table, targets, seed)
+    estimators["article_features"] = articles.pop("features")
+    return Fitted({**estimators, **claims, **articles})
 
 
 def train(project: Project, out: Path, seed: int = DEFAULT_SEED) -> tuple[Path, dict]:

@@ -86,3 +86,22 @@ def test_cv_scheme_by_number_of_articles(n):
         assert scheme == "leave-one-article-out" and len(set(folds.values())) == n
     else:
         assert len(set(folds.values())) == N_FOLDS
+
+
+ABBREVIATIONS = (
+    "Dr. Smith and Prof. Jones (Univ. of X) said e.g. the U.S. FDA approved it at 5 p.m. on Jan. 5. "
+    "No. 3 is in St. Louis, approx. 40 mi. away; cf. Fig. 2 and vol. 7, pp. 10-12. Mr. A. B. Cole "
+    "signed i.e. nothing. It costs $5 vs. $7 etc. Then Sept. came. Ave. Maria Inc. was sold. no. "
+    "Patients (n. 40) improved.\nKetamine et al. 2019 reported it. Gen. Motors, Corp. and Co. Ltd. "
+    "wrote ca. 1990 in Ark. and Calif. The dose was 0.5 mg/kg i.v. over 40 min. and it worked."
+)
+
+
+def test_the_faster_abbreviation_pass_gives_pysbds_own_sentences():
+    from builders.model.candidates import _segments
+    from tests.conftest import REPO
+
+    texts = [json.loads(line)["text"] for line in (REPO / "corpus" / "articles.jsonl").read_text().splitlines()]
+    assert any("Dr. Smith and Prof. Jones" in s for s in _segments(ABBREVIATIONS))  # abbreviations at work
+    for text in [*texts, ABBREVIATIONS, ABBREVIATIONS.lower(), ABBREVIATIONS.upper()]:
+        assert _segments(text, fast=True) == _segments(text, fast=False)

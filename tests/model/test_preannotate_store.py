@@ -70,18 +70,19 @@ def test_an_ingested_article_gets_predictions_and_enters_the_build_as_model_labe
     assert load_training(load_project(root)).sha256 == trained.card["training_data_sha256"]
 
 
-def test_a_prediction_never_replaces_a_human_annotation(trained, project_dir, capsys):
+def test_a_prediction_never_replaces_a_human_annotation(trained, project_dir, tmp_path, capsys):
     """The fixture project has human annotations of khc-000002: they still decide it."""
     model = trained.model
     code, _, err = khc("build", root=project_dir, capsys=capsys)
     assert code == 0, err
-    before = load_dataset(str(project_dir / "dist"), "annotations")
+    # own caches: datasets reuses one for a folder whose README YAML is unchanged (stale data)
+    before = load_dataset(str(project_dir / "dist"), "annotations", cache_dir=str(tmp_path / "hf-before"))
     exports = tree_digest(project_dir / "annotations" / "exports")
     code, _, err = khc("preannotate", "--model", str(model), "khc-000002", root=project_dir, capsys=capsys)
     assert code == 0, err
     assert tree_digest(project_dir / "annotations" / "exports") == exports
     assert khc("build", root=project_dir, capsys=capsys)[0] == 0
-    after = load_dataset(str(project_dir / "dist"), "annotations")
+    after = load_dataset(str(project_dir / "dist"), "annotations", cache_dir=str(tmp_path / "hf-after"))
     origin = after["train"].features["origin"]
 
     def humans(ds):

@@ -6,6 +6,7 @@ import hashlib
 import json
 import math
 
+from builders.model import EVALUATION_FILE
 from builders.model.data import load_training
 from builders.model.folds import cv_groups
 from builders.model.report import baseline_section
@@ -100,8 +101,8 @@ def test_evaluate_writes_json_and_markdown(trained, tmp_path, capsys):
     assert code == 0, err
     report = json.loads(out.read_text(encoding="utf-8"))
     assert report["training_data_sha256"] == trained.card["training_data_sha256"]
-    report.pop("training_data_sha256")
-    assert report == trained.card["evaluation"]
+    assert report["evaluation"] == trained.card["evaluation"]
+    assert not (trained.root / EVALUATION_FILE).exists()  # --json writes there instead of the card's file
     assert md.read_text(encoding="utf-8").startswith("## Baseline")
     assert "reference: the maintainers' pre-annotations" in printed
 
@@ -110,7 +111,7 @@ def test_human_labels_are_the_reference_where_they_exist(project_dir, tmp_path, 
     """The fixture exports hold human annotations for some articles: the report says so."""
     code, _, err = khc("model", "evaluate", "--json", str(tmp_path / "e.json"), root=project_dir, capsys=capsys)
     assert code == 0, err
-    report = json.loads((tmp_path / "e.json").read_text(encoding="utf-8"))
+    report = json.loads((tmp_path / "e.json").read_text(encoding="utf-8"))["evaluation"]
     data = load_training(load_project(project_dir))
     counts = data.articles["origin"].value_counts().to_dict()
     assert report["reference"]["origin_counts"] == dict(sorted(counts.items()))
