@@ -87,6 +87,7 @@ class PullResult:
     changes: dict[str, int] = field(default_factory=dict)
     coverage: Coverage = "full"
     notes: list[str] = field(default_factory=list)
+    listed: int = 0  # a delta's: tasks the server listed as updated since the mark (overlap included)
 
 
 def _keep(item: dict, allowed: set[str]) -> dict:
@@ -166,11 +167,13 @@ def pull(
             deleted = deletions(held, tasks)
             if not tasks:
                 notes.append(f"nothing changed since the last pull ({utc_stamp(held.since)}): nothing written")
-                return PullResult(None, 0, 0, count_changes({}, []), "delta", notes)
+                return PullResult(None, 0, 0, count_changes({}, []), "delta", notes, listed=len(listed))
             marks = {"since": utc_stamp(held.since), "high_water": utc_stamp(max(mark or held.since, held.since))}
             predictions = list_predictions(conn, project_id, ids)
-            return store(project, conn, project_id, tasks, map_path, now, coverage="delta", predictions=predictions,
-                         extra={**marks, "deleted": deleted}, **options)  # fmt: skip
+            result = store(project, conn, project_id, tasks, map_path, now, coverage="delta", predictions=predictions,
+                           extra={**marks, "deleted": deleted}, **options)  # fmt: skip
+            result.listed = len(listed)
+            return result
     tasks = export(conn, project_id)
     high_water = {"high_water": utc_stamp(mark) if mark else None}
     return store(project, conn, project_id, tasks, map_path, now, extra=high_water, **options)
