@@ -17,6 +17,7 @@ that leaves the project or points nowhere, a FIFO or device, a snapshot of a pro
 from __future__ import annotations
 
 import json
+import os
 import re
 import stat
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from builders.errors import KhcError, Problem
 from builders.project import MARKER, Project
 
 INDEX_NAME = "snapshots.json"
-PENDING_INDEX = f".{INDEX_NAME}.pending"  # the index a pull is about to install (see `install`)
+PENDING_INDEX = f".{INDEX_NAME}.pending"  # what a pull is installing (builders/labelstudio/writing.py)
 Coverage = Literal["full", "partial", "delta"]
 COVERAGES = ("full", "partial", "delta")
 # Label Studio's own download name: project-7-at-2026-09-01-12-00-8d3e1f2a.json
@@ -94,39 +95,19 @@ def snapshot_entry(ls_project: int, coverage: Coverage, exported_at: str, **extr
 
 def record_snapshot(project: Project, path: Path, ls_project: int, coverage: Coverage, exported_at: str) -> None:
     """Record a snapshot khc has just written (import, tests) in the folder's index."""
-    entries = read_index(project)
-    entries[path.name] = snapshot_entry(ls_project, coverage, exported_at)
-    index = project.exports_dir / INDEX_NAME
-    tmp = index.with_name(f".{INDEX_NAME}.tmp")
-    tmp.write_text(index_text(entries), encoding="utf-8")
-    tmp.replace(index)
+    write_index(
+        project.exports_dir, read_index(project) | {path.name: snapshot_entry(ls_project, coverage, exported_at)}
+    )
 
 
-def index_text(entries: dict[str, dict]) -> str:
-    return json.dumps(dict(sorted(entries.items())), indent=1) + "\n"
-
-
-def finish_interrupted(project: Project) -> list[str]:
-    """Finish or undo a pull that was killed while it installed its snapshot (`install`): its
-    pending index is installed when every snapshot it names is on disk, else removed; leftover
-    `.partial` files are removed. Returns what was done, for the user. Run under the project lock."""
-    folder, done = project.exports_dir, []
-    pending = folder / PENDING_INDEX
-    if pending.is_file():
-        try:
-            names = json.loads(pending.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            names = None
-        if isinstance(names, dict) and all((folder / name).is_file() for name in names):
-            pending.replace(folder / INDEX_NAME)
-            done.append(f"recorded the snapshot an interrupted pull had written ({project.rel(folder / INDEX_NAME)})")
-        else:
-            pending.unlink()
-            done.append("removed the unfinished index of an interrupted pull")
-    for leftover in sorted(folder.glob(".*.partial")) if folder.is_dir() else []:
-        leftover.unlink()
-        done.append(f"removed {project.rel(leftover)}, left by an interrupted pull")
-    return done
+def write_index(folder: Path, entries: dict[str, dict]) -> None:
+    """Replace the folder's index by `entries` in one rename (never half written)."""
+    tmp = folder / f".{INDEX_NAME}.tmp"
+    with tmp.open("w", encoding="utf-8") as handle:
+        handle.write(json.dumps(dict(sorted(entries.items())), indent=1) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    tmp.replace(folder / INDEX_NAME)
 
 
 def utc_stamp(moment: datetime | None = None) -> str:

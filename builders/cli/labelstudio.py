@@ -222,3 +222,40 @@ def run_serve(args: argparse.Namespace) -> int:
         "--enable-legacy-api-token",  # so the access token works with label-studio-sdk as-is
     ]
     return subprocess.call(command)
+
+
+def add_snapshots(commands: Commands) -> None:
+    snapshots = commands.add_parser(
+        "snapshots", help="commands on the snapshots under annotations/exports/", description="Snapshot commands."
+    )
+    sub = snapshots.add_subparsers(dest="snapshots_command", metavar="COMMAND")
+    p = sub.add_parser(
+        "compact",
+        help="fold a project's full snapshot and the deltas (and imports) after it into one full snapshot",
+        description="Merge every snapshot of the project as the build merges them (each annotation's newest "
+        "version, none that was deleted; every task and prediction) into one full snapshot "
+        "project-ID-compact-TIME.json, and remove the folded files from the folder and the index (git keeps "
+        "them). The build makes the same dataset afterwards; commit the change.",
+    )
+    p.add_argument("--project-id", type=int, required=True, help="the Label Studio project whose snapshots to fold")
+    p.add_argument("--compress", action="store_true", help="write the snapshot gzipped (.json.gz)")
+    p.set_defaults(func=run_compact)
+
+    def usage(_args: argparse.Namespace) -> int:
+        snapshots.print_help(sys.stderr)
+        return 2
+
+    snapshots.set_defaults(func=usage)
+
+
+def run_compact(args: argparse.Namespace) -> int:
+    from builders.labelstudio.compact import compact
+
+    project = load_project(args.root)
+    result = compact(project, args.project_id, compress=args.compress)
+    if result.path is None:
+        print(f"project {args.project_id} has one snapshot: nothing to fold")
+        return 0
+    print(f"wrote {project.rel(result.path)} (full): {result.tasks} tasks, {result.annotations} annotations")
+    print(f"folded and removed {len(result.folded)} snapshots: {', '.join(result.folded)}")
+    return 0

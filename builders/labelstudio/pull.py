@@ -21,28 +21,19 @@ written as such a pseudonym.
 
 from __future__ import annotations
 
-import gzip
 import json
-import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
-from builders.build.snapshots import (
-    INDEX_NAME,
-    PENDING_INDEX,
-    Coverage,
-    finish_interrupted,
-    read_index,
-    snapshot_entry,
-    utc_stamp,
-)
+from builders.build.snapshots import Coverage, snapshot_entry, utc_stamp
 from builders.corpus.records import load_corpus
 from builders.errors import fail
 from builders.labelstudio.connection import Connection
 from builders.labelstudio.delta import OVERLAP, Held, changed, count_changes, deletions, held_state
 from builders.labelstudio.fetch import changed_since, export, export_tasks, list_predictions, list_users, newest_update
 from builders.labelstudio.pseudonyms import PSEUDONYM, Pseudonyms, default_map_path, locked
+from builders.labelstudio.writing import finish_interrupted, write_snapshot
 from builders.lock import locked as project_locked
 from builders.project import MARKER, Project
 
@@ -259,42 +250,3 @@ def check_pseudonymised(clean: list[dict], text: str, users: dict[int, str]) -> 
             "the export still names a user after pseudonymisation; nothing was written",
             fix="report this as a bug; do not commit any snapshot of this project",
         )
-
-
-def write_snapshot(
-    project: Project, project_id: int, text: str, now: datetime | None, entry: dict, *, kind: str, compress: bool
-) -> Path:
-    """Write a new snapshot (never rewriting one) and install its index record `entry`. `kind`
-    marks the file name (`-delta`; `-import` for a download brought in by hand)."""
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    out = project.exports_dir / f"project-{project_id}{kind}-{stamp}.json{'.gz' if compress else ''}"
-    if out.exists():
-        fail(f"{project.rel(out)} exists already; a snapshot is never rewritten", fix="wait a second and pull again")
-    entries = read_index(project)
-    entries[out.name] = entry  # what the build orders and merges snapshots by (builders/build/snapshots.py)
-    data = text.encode("utf-8")
-    if compress:  # mtime 0 and no file name in the header: the same snapshot gives the same bytes
-        data = gzip.compress(data, compresslevel=9, mtime=0)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial, pending = out.parent / f".{out.name}.partial", out.parent / PENDING_INDEX
-    installed = False
-    try:
-        _write(partial, data)
-        _write(pending, (json.dumps(dict(sorted(entries.items())), indent=1) + "\n").encode("utf-8"))
-        partial.rename(out)
-        installed = True
-        pending.replace(out.parent / INDEX_NAME)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        pending.unlink(missing_ok=True)
-        if installed:
-            out.unlink(missing_ok=True)
-        raise
-    return out
-
-
-def _write(path: Path, data: bytes) -> None:
-    with path.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())

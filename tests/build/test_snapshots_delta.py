@@ -14,9 +14,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from builders.build.read import read_labels
-from builders.build.snapshots import INDEX_NAME, PENDING_INDEX, finish_interrupted, snapshot_entry
+from builders.build.snapshots import INDEX_NAME, PENDING_INDEX, snapshot_entry
 from builders.corpus.records import load_corpus
 from builders.errors import KhcError
+from builders.labelstudio.writing import finish_interrupted
 from builders.project import load_project
 from builders.schema import CLAIM_TYPE
 from tests.conftest import FIXTURES, khc, load_export, save_export, tree_digest
@@ -231,15 +232,49 @@ def test_an_interrupted_install_is_finished_or_undone_by_the_next_pull(project_d
     index = json.loads((folder / INDEX_NAME).read_text())
     written = "project-7-delta-20261106T000000Z.json"
     save_export(folder / written, base_tasks()[:1])  # killed after the rename, before the index
-    (folder / PENDING_INDEX).write_text(json.dumps(index | {written: delta("2026-11-06T00:00:00.000000Z")}))
+    pending = {"index": index | {written: delta("2026-11-06T00:00:00.000000Z")}, "removes": []}
+    (folder / PENDING_INDEX).write_text(json.dumps(pending))
     code, _, err = khc("build", root=project_dir, capsys=capsys)
     assert code == 1 and f"{PENDING_INDEX}: left by an interrupted pull" in err and "khc ls pull" in err
     project = load_project(project_dir)
     assert finish_interrupted(project)
     assert written in json.loads((folder / INDEX_NAME).read_text()) and not (folder / PENDING_INDEX).exists()
 
-    (folder / PENDING_INDEX).write_text(json.dumps(index | {"project-7-delta-20261107T000000Z.json": {}}))
+    unwritten = {"index": index | {"project-7-delta-20261107T000000Z.json": {}}, "removes": []}
+    (folder / PENDING_INDEX).write_text(json.dumps(unwritten))
     (folder / ".project-7-delta-20261107T000000Z.json.partial").write_text("[")  # killed before the rename
     assert len(finish_interrupted(project)) == 2
     assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []
     assert written in json.loads((folder / INDEX_NAME).read_text())
+
+
+def test_compact_folds_a_full_snapshot_and_its_deltas_into_one_and_the_build_is_the_same(project_dir, capsys):
+    base = base_tasks()
+    final, changed, ids = final_state(base)
+    first = [copy.deepcopy(t) for t in final if t["id"] in changed]
+    second = [copy.deepcopy(t) for t in final if t["id"] == 101]  # seen again, unchanged
+    project_with(
+        project_dir,
+        [
+            ("project-7-20261101T120000Z.json", base, full("2026-11-01T12:00:00.000000Z")),
+            ("project-7-delta-20261106T000000Z.json", first, delta("2026-11-06T00:00:00.000000Z", [ids["deleted"]])),
+            ("project-7-delta-20261107T000000Z.json", second, delta("2026-11-07T00:00:00.000000Z")),
+        ],
+    )
+    before = build(project_dir, capsys, "before")
+    code, out, err = khc("snapshots", "compact", "--project-id", "7", root=project_dir, capsys=capsys)
+    assert code == 0, err
+    assert "folded and removed 3 snapshots" in out
+    folder = project_dir / EXPORTS
+    (compacted,) = [p.name for p in folder.iterdir() if p.name != INDEX_NAME]
+    index = json.loads((folder / INDEX_NAME).read_text())
+    assert list(index) == [compacted] and index[compacted]["coverage"] == "full"
+    assert index[compacted]["exported_at"] == "2026-11-07T00:00:00.000000Z"
+    after = build(project_dir, capsys, "after")
+    assert dataset_digest(after) == dataset_digest(before)
+    held = load_export(folder / compacted)
+    assert sorted(a["id"] for t in held for a in t["annotations"]) == sorted(
+        a["id"] for t in final for a in t["annotations"]
+    )
+    code, out, _ = khc("snapshots", "compact", "--project-id", "7", root=project_dir, capsys=capsys)
+    assert code == 0 and "nothing to fold" in out

@@ -153,14 +153,11 @@ def test_a_pull_interrupted_after_writing_leaves_nothing(root, monkeypatch):
     folder = root / "annotations" / "exports"
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     fake.annotate(101, 1)
-    real_replace = Path.replace
 
-    def interrupted(self, target):  # Ctrl-C after the snapshot's rename, before the index's
-        if self.name.endswith(".pending"):
-            raise KeyboardInterrupt
-        return real_replace(self, target)
+    def interrupted(folder, entries):  # Ctrl-C after the snapshot's rename, before the index's
+        raise KeyboardInterrupt
 
-    monkeypatch.setattr(Path, "replace", interrupted)
+    monkeypatch.setattr("builders.labelstudio.writing.write_index", interrupted)
     with pytest.raises(KeyboardInterrupt):
         pulled(root, fake, now=datetime(2026, 12, 2, tzinfo=UTC))
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
