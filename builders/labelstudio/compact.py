@@ -76,7 +76,8 @@ def _merged_tasks(snapshots: list[Snapshot], keeps) -> list[dict]:
                 continue
             merged = tasks.setdefault(task.get("id"), {"annotations": {}, "predictions": {}})
             annotations, predictions = merged["annotations"], merged["predictions"]
-            merged.update({k: v for k, v in task.items() if k not in ("annotations", "predictions")})
+            data = {**merged.get("data", {}), **(task.get("data") or {})}  # a delta's copy may lack the text
+            merged.update({k: v for k, v in task.items() if k not in ("annotations", "predictions")}, data=data)
             for annotation in task.get("annotations") or []:
                 key = (snapshot.ls_project, annotation.get("id"))
                 if keeps(key, position):

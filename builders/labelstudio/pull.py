@@ -27,7 +27,7 @@ from datetime import datetime
 from pathlib import Path
 
 from builders.build.snapshots import Coverage, snapshot_entry, utc_stamp
-from builders.corpus.records import load_corpus
+from builders.corpus.records import load_corpus, sha256_text
 from builders.errors import fail
 from builders.labelstudio.connection import Connection
 from builders.labelstudio.delta import OVERLAP, Held, changed, count_changes, deletions, held_state
@@ -161,6 +161,7 @@ def pull(
                 return PullResult(None, 0, 0, count_changes({}, []), "delta", notes, listed=len(listed))
             marks = {"since": utc_stamp(held.since), "high_water": utc_stamp(max(mark or held.since, held.since))}
             predictions = list_predictions(conn, project_id, ids)
+            tasks = without_pinned_texts(project, tasks)
             result = store(project, conn, project_id, tasks, map_path, now, coverage="delta", predictions=predictions,
                            extra={**marks, "deleted": deleted}, **options)  # fmt: skip
             result.listed = len(listed)
@@ -221,6 +222,21 @@ def map_location(project: Project, map_path: Path | None) -> Path:
             "KHC_PSEUDONYM_MAP",
         )
     return path
+
+
+def without_pinned_texts(project: Project, tasks: list[dict]) -> list[dict]:
+    """A delta's tasks without the article text wherever the task's `text_sha256` and the text's
+    own hash are the corpus hash: the corpus holds that text, and the build checks the hash."""
+    corpus = load_corpus(project)
+    hashes = dict(zip(corpus["article_id"], corpus["text_sha256"], strict=True))
+    slim = []
+    for task in tasks:
+        data = task.get("data") or {}
+        pinned = hashes.get(data.get("article_id"))
+        if pinned and data.get("text_sha256") == pinned and sha256_text(data.get("text") or "") == pinned:
+            task = {**task, "data": {k: v for k, v in data.items() if k != "text"}}
+        slim.append(task)
+    return slim
 
 
 def check_articles(project: Project, tasks: list[dict], project_id: int) -> None:
