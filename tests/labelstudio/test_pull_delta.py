@@ -161,3 +161,10 @@ def test_a_pull_interrupted_after_writing_leaves_nothing(root, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         pulled(root, fake, now=datetime(2026, 12, 2, tzinfo=UTC))
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_a_timeout_that_is_not_positive_is_refused(root, capsys):
+    from tests.conftest import khc
+
+    code, _, err = khc("ls", "pull", "--project-id", "5", "--timeout", "0", root=root, capsys=capsys)
+    assert code == 1 and "--timeout 0 is not a positive number of seconds" in err
