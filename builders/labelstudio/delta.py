@@ -17,15 +17,18 @@ holds fewer tasks than the snapshots do, the pull is a full one.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from builders.build.read import iter_tasks
-from builders.build.snapshots import find_snapshots, parse_time
+from builders.build.snapshots import find_snapshots, parse_time, utc_stamp
 from builders.project import Project
 
 OVERLAP = timedelta(seconds=5)
+CACHE_DIR = ".khc-cache"  # git-ignored; only time depends on it
 
 
 @dataclass
@@ -82,22 +85,56 @@ def _is_id(value: object) -> bool:
 
 
 def held_state(project: Project, project_id: int) -> Held | None:
-    """The project as its snapshots hold it; None when it has no full snapshot (the first pull)."""
+    """The project as its snapshots hold it; None when it has no full snapshot (the first pull).
+    What was read is cached (git-ignored `.khc-cache/`), keyed by the snapshots' names, sizes and
+    modification times, so the next pull reads only the snapshots written since."""
     snapshots, _problems = find_snapshots(project)  # other files are the build's to refuse
     mine = [s for s in snapshots if s.ls_project == project_id]
     fulls = [i for i, s in enumerate(mine) if s.coverage == "full"]
     if not fulls:
         return None
-    held = Held()
-    marks: list[datetime] = []
-    for snapshot in mine[fulls[-1] :]:
+    mine = mine[fulls[-1] :]
+    files = [[s.path.name, s.path.stat().st_size, s.path.stat().st_mtime_ns] for s in mine]
+    cache = project.root / CACHE_DIR / f"pull-state-v1-project-{project_id}.json"
+    held, done = _cached(cache, files)
+    for snapshot in mine[done:]:
         held.fold(iter_tasks(snapshot.path, snapshot.shown), snapshot.coverage)
-        if snapshot.high_water is not None:
-            marks.append(parse_time(snapshot.high_water))
+    if done < len(mine):
+        _save(cache, files, held)
+    marks = [parse_time(s.high_water) for s in mine if s.high_water is not None]
     if not marks:  # a full snapshot written before pulls recorded their mark: its newest task stands in
         marks = [t.updated_at for t in held.tasks.values() if t.updated_at is not None]
     held.since = max(marks, default=None)
     return held
+
+
+def _cached(cache: Path, files: list[list]) -> tuple[Held, int]:
+    """The held state of the first snapshots of `files` as cached, and how many it covers."""
+    try:
+        saved = json.loads(cache.read_text(encoding="utf-8"))
+        if saved["files"] != files[: len(saved["files"])]:
+            return Held(), 0
+        tasks = {
+            int(tid): TaskState(parse_time(updated), {int(a): (u, c) for a, (u, c) in ann.items()}, set(pred))
+            for tid, (updated, ann, pred) in saved["tasks"].items()
+        }
+        return Held(tasks), len(saved["files"])
+    except (OSError, ValueError, KeyError, TypeError):  # missing or damaged: read the snapshots again
+        return Held(), 0
+
+
+def _save(cache: Path, files: list[list], held: Held) -> None:
+    tasks = {
+        tid: [utc_stamp(t.updated_at) if t.updated_at else None, t.annotations, sorted(t.predictions)]
+        for tid, t in held.tasks.items()
+    }
+    try:
+        cache.parent.mkdir(exist_ok=True)
+        tmp = cache.with_name(cache.name + ".tmp")
+        tmp.write_text(json.dumps({"files": files, "tasks": tasks}), encoding="utf-8")
+        tmp.replace(cache)
+    except OSError:  # only time depends on the cache
+        pass
 
 
 def changed(held: Held, listed: Iterable[tuple[int, datetime]]) -> list[int]:

@@ -168,3 +168,21 @@ def test_a_timeout_that_is_not_positive_is_refused(root, capsys):
 
     code, _, err = khc("ls", "pull", "--project-id", "5", "--timeout", "0", root=root, capsys=capsys)
     assert code == 1 and "--timeout 0 is not a positive number of seconds" in err
+
+
+def test_the_state_held_is_cached_and_the_cache_is_what_the_snapshots_hold(root):
+    from builders.labelstudio.delta import CACHE_DIR, held_state
+
+    fake = FakeProject(4)
+    fake.annotate(101, 1)
+    pulled(root, fake, now=datetime(2026, 12, 1, tzinfo=UTC))
+    fake.annotate(102, 2, was_cancelled=True)
+    fake.delete(101, 1)
+    pulled(root, fake, now=datetime(2026, 12, 2, tzinfo=UTC))
+    (cache,) = (root / CACHE_DIR).glob("pull-state-*.json")
+    project = load_project(root)
+    from_cache = held_state(project, 5)
+    cache.write_text("damaged")
+    fresh = held_state(project, 5)
+    assert from_cache.tasks == fresh.tasks and from_cache.since == fresh.since
+    assert fresh.tasks[101].annotations == {} and fresh.tasks[102].annotations[2][1] is True
