@@ -44,6 +44,7 @@ class Held:
 
     tasks: dict[int, TaskState] = field(default_factory=dict)
     since: datetime | None = None
+    exported_at: str = ""  # of the project's latest snapshot
 
     @property
     def annotations(self) -> dict[int, tuple[object, bool]]:
@@ -105,6 +106,7 @@ def held_state(project: Project, project_id: int) -> Held | None:
     if not marks:  # a full snapshot written before pulls recorded their mark: its newest task stands in
         marks = [t.updated_at for t in held.tasks.values() if t.updated_at is not None]
     held.since = max(marks, default=None)
+    held.exported_at = mine[-1].exported_at
     return held
 
 

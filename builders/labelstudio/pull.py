@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from builders.build.snapshots import Coverage, snapshot_entry, utc_stamp
+from builders.build.snapshots import Coverage, parse_time, snapshot_entry, utc_stamp
 from builders.corpus.records import load_corpus, sha256_text
 from builders.errors import fail
 from builders.labelstudio.connection import Connection
@@ -144,31 +144,54 @@ def pull(
     mark = newest_update(conn, project_id)  # before anything is exported: see fetch.py
     options = {"compress": compress, "notes": notes, "held": held}
     if held is not None and held.since is not None and not full:
-        listed = list(changed_since(conn, project_id, held.since - OVERLAP))
-        ids = changed(held, listed)
-        known = set(held.tasks) | {tid for tid, _ in listed}
-        tasks = export_tasks(conn, project_id, ids) if ids else []
-        task_number = getattr(remote, "task_number", None)
-        if (isinstance(task_number, int) and task_number < len(known)) or len(tasks) < len(ids):
-            notes.append(
-                "tasks were deleted in Label Studio since the last pull (a deleted task leaves nothing to compare), "
-                "so this pull is a full one"
-            )
-        else:
-            deleted = deletions(held, tasks)
-            if not tasks:
-                notes.append(f"nothing changed since the last pull ({utc_stamp(held.since)}): nothing written")
-                return PullResult(None, 0, 0, count_changes({}, []), "delta", notes, listed=len(listed))
-            marks = {"since": utc_stamp(held.since), "high_water": utc_stamp(max(mark or held.since, held.since))}
-            predictions = list_predictions(conn, project_id, ids)
-            tasks = without_pinned_texts(project, tasks)
-            result = store(project, conn, project_id, tasks, map_path, now, coverage="delta", predictions=predictions,
-                           extra={**marks, "deleted": deleted}, **options)  # fmt: skip
-            result.listed = len(listed)
+        result = pull_delta(
+            project, conn, project_id, getattr(remote, "task_number", None), mark, map_path, now, options
+        )
+        if result is not None:
             return result
     tasks = export(conn, project_id)
     high_water = {"high_water": utc_stamp(mark) if mark else None}
     return store(project, conn, project_id, tasks, map_path, now, extra=high_water, **options)
+
+
+def pull_delta(
+    project: Project,
+    conn: Connection,
+    project_id: int,
+    task_number: object,
+    mark: datetime | None,
+    map_path: Path,
+    now: datetime | None,
+    options: dict,
+) -> PullResult | None:
+    """The tasks changed since the last pull as a delta; None when tasks were deleted (a full pull)."""
+    held, notes = options["held"], options["notes"]
+    listed = list(changed_since(conn, project_id, held.since - OVERLAP))
+    ids = changed(held, listed)
+    known = set(held.tasks) | {tid for tid, _ in listed}
+    tasks = export_tasks(conn, project_id, ids) if ids else []
+    if (isinstance(task_number, int) and task_number < len(known)) or len(tasks) < len(ids):
+        notes.append(
+            "tasks were deleted in Label Studio since the last pull (a deleted task leaves nothing to compare), "
+            "so this pull is a full one"
+        )
+        return None
+    if not tasks:
+        notes.append(f"nothing changed since the last pull ({utc_stamp(held.since)}): nothing written")
+        return PullResult(None, 0, 0, count_changes({}, []), "delta", notes, listed=len(listed))
+    record = {
+        "since": utc_stamp(held.since),
+        "high_water": utc_stamp(max(mark or held.since, held.since)),
+        "deleted": deletions(held, tasks),
+    }
+    # after the snapshots it adds to, whatever this machine's clock says: its deletions apply to them
+    exported_at = max(utc_stamp(now), utc_stamp(parse_time(held.exported_at) + timedelta(microseconds=1)))
+    predictions = list_predictions(conn, project_id, ids)
+    tasks = without_pinned_texts(project, tasks)
+    result = store(project, conn, project_id, tasks, map_path, now, coverage="delta", exported_at=exported_at,
+                   predictions=predictions, extra=record, **options)  # fmt: skip
+    result.listed = len(listed)
+    return result
 
 
 def store(
@@ -203,7 +226,7 @@ def store(
     if held is None:
         held = held_state(project, project_id) or Held()
     removed = len((extra or {}).get("deleted", {}).get("annotations", [])) if coverage == "delta" else None
-    changes = count_changes(held.annotations, clean, removed) if coverage != "partial" else count_changes({}, clean, 0)
+    changes = count_changes(held.annotations, clean, 0 if coverage == "partial" else removed)  # partial: never deletes
     entry = snapshot_entry(project_id, coverage, exported_at or utc_stamp(now), **(extra or {}))
     out = write_snapshot(project, project_id, text, now, entry, kind="-delta" if coverage == "delta" else kind,
                          compress=compress)  # fmt: skip

@@ -186,3 +186,16 @@ def test_the_state_held_is_cached_and_the_cache_is_what_the_snapshots_hold(root)
     fresh = held_state(project, 5)
     assert from_cache.tasks == fresh.tasks and from_cache.since == fresh.since
     assert fresh.tasks[101].annotations == {} and fresh.tasks[102].annotations[2][1] is True
+
+
+def test_a_delta_is_ordered_after_what_it_adds_to_whatever_the_clock_says(root):
+    fake = FakeProject(3)
+    fake.annotate(101, 1)
+    first = pulled(root, fake, now=datetime(2026, 12, 5, tzinfo=UTC))
+    fake.delete(101, 1)
+    second = pulled(root, fake, now=datetime(2026, 12, 2, tzinfo=UTC))  # this machine's clock is behind
+    index = read_index(load_project(root))
+    assert index[second.path.name]["exported_at"] > index[first.path.name]["exported_at"]
+    from builders.build.snapshots import find_snapshots
+
+    assert [s.coverage for s in find_snapshots(load_project(root))[0]] == ["full", "delta"]
