@@ -45,6 +45,7 @@ class Held:
     tasks: dict[int, TaskState] = field(default_factory=dict)
     since: datetime | None = None
     exported_at: str = ""  # of the project's latest snapshot
+    files: list[list] = field(default_factory=list)  # [name, size, mtime] of the snapshots read, in order
 
     @property
     def annotations(self) -> dict[int, tuple[object, bool]]:
@@ -98,6 +99,7 @@ def held_state(project: Project, project_id: int) -> Held | None:
     files = [[s.path.name, s.path.stat().st_size, s.path.stat().st_mtime_ns] for s in mine]
     cache = project.root / CACHE_DIR / f"pull-state-v1-project-{project_id}.json"
     held, done = _cached(cache, files)
+    held.files = files
     for snapshot in mine[done:]:
         held.fold(iter_tasks(snapshot.path, snapshot.shown), snapshot.coverage)
     if done < len(mine):
@@ -108,6 +110,17 @@ def held_state(project: Project, project_id: int) -> Held | None:
     held.since = max(marks, default=None)
     held.exported_at = mine[-1].exported_at
     return held
+
+
+def remember(
+    project: Project, project_id: int, held: Held | None, written: Path, tasks: list[dict], full: bool
+) -> None:
+    """After a pull wrote `written` (the project's newest snapshot), cache the state with its
+    `tasks` folded in, so that the next pull need not read it back."""
+    held = Held() if full or held is None else held
+    held.fold(tasks, "full" if full else "delta")
+    files = [*held.files, [written.name, written.stat().st_size, written.stat().st_mtime_ns]]
+    _save(project.root / CACHE_DIR / f"pull-state-v1-project-{project_id}.json", files, held)
 
 
 def _cached(cache: Path, files: list[list]) -> tuple[Held, int]:

@@ -30,7 +30,7 @@ from builders.build.snapshots import Coverage, parse_time, snapshot_entry, utc_s
 from builders.corpus.records import load_corpus, sha256_text
 from builders.errors import fail
 from builders.labelstudio.connection import Connection
-from builders.labelstudio.delta import OVERLAP, Held, changed, count_changes, deletions, held_state
+from builders.labelstudio.delta import OVERLAP, Held, changed, count_changes, deletions, held_state, remember
 from builders.labelstudio.fetch import changed_since, export, export_tasks, list_predictions, list_users, newest_update
 from builders.labelstudio.pseudonyms import PSEUDONYM, Pseudonyms, default_map_path, locked
 from builders.labelstudio.writing import finish_interrupted, write_snapshot
@@ -230,6 +230,8 @@ def store(
     entry = snapshot_entry(project_id, coverage, exported_at or utc_stamp(now), **(extra or {}))
     out = write_snapshot(project, project_id, text, now, entry, kind="-delta" if coverage == "delta" else kind,
                          compress=compress)  # fmt: skip
+    if not kind:  # a pull's snapshot is the project's newest: cached (an import may sort anywhere)
+        remember(project, project_id, held, out, clean, full=coverage == "full")
     n_annotations = sum(len(t["annotations"]) for t in clean)
     return PullResult(out, len(clean), n_annotations, changes, coverage, notes or [])
 

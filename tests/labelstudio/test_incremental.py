@@ -97,6 +97,13 @@ def test_incremental_pulls_build_what_one_full_pull_builds(server, project_root,
     final = json.loads(next((again / "annotations" / "exports").glob("project-*.json")).read_text())
     assert {a["id"] for t in final for a in t["annotations"]} & rows == rows - {deleted.id}
 
+    # the full snapshot and its deltas folded into one: the same dataset again
+    code, out, err = khc("snapshots", "compact", "--project-id", str(project_id), root=root, capsys=capsys)
+    assert code == 0 and "folded and removed 3 snapshots" in out, err
+    code, _, err = khc("build", root=root, capsys=capsys)
+    assert code == 0, err
+    assert dataset_digest(root / "dist") == dataset_digest(again / "dist")
+
     # --full on request, even with earlier snapshots
     out = pull(root, capsys, project_id, "--full")
     assert "-delta-" not in written(out) and "(full)" in out

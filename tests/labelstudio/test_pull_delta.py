@@ -181,6 +181,8 @@ def test_the_state_held_is_cached_and_the_cache_is_what_the_snapshots_hold(root)
     pulled(root, fake, now=datetime(2026, 12, 2, tzinfo=UTC))
     (cache,) = (root / CACHE_DIR).glob("pull-state-*.json")
     project = load_project(root)
+    written = sorted(p.name for p in (root / "annotations" / "exports").glob("project-*"))
+    assert sorted(name for name, _size, _time in json.loads(cache.read_text())["files"]) == written  # both pulls'
     from_cache = held_state(project, 5)
     cache.write_text("damaged")
     fresh = held_state(project, 5)
