@@ -75,10 +75,13 @@ def export_tasks(conn: Connection, project_id: int, task_ids: list[int]) -> list
 def newest_update(conn: Connection, project_id: int) -> datetime | None:
     """The newest task `updated_at` of the project now (None for a project without tasks)."""
     query = json.dumps({"ordering": ["-tasks:updated_at"]})
-    page = conn.call(
-        f"looked up the newest change of project {project_id}",
-        lambda: list(_first(conn.client.tasks.list(project=project_id, fields="task_only", query=query, page_size=1))),
+    what = f"looked up the newest change of project {project_id}"
+    pager = conn.call(
+        what, lambda: conn.client.tasks.list(project=project_id, fields="task_only", query=query, page_size=1)
     )
+    if getattr(getattr(pager, "response", None), "tasks", None) is None:  # not a page of Label Studio's tasks
+        raise KhcError(conn.unexpected(what))
+    page = conn.call(what, lambda: list(_first(pager)))
     return _time_of(conn, page[0]) if page else None
 
 

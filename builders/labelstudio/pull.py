@@ -28,7 +28,7 @@ from pathlib import Path
 
 from builders.build.snapshots import Coverage, parse_time, snapshot_entry, utc_stamp
 from builders.corpus.records import load_corpus, sha256_text
-from builders.errors import fail
+from builders.errors import KhcError, fail
 from builders.labelstudio.connection import Connection
 from builders.labelstudio.delta import OVERLAP, Held, changed, count_changes, deletions, held_state, remember
 from builders.labelstudio.fetch import changed_since, export, export_tasks, list_predictions, list_users, newest_update
@@ -131,6 +131,8 @@ def pull(
         lambda: conn.client.projects.get(project_id),
         not_found=f"there is no project {project_id} on Label Studio at {conn.url}",
     )
+    if getattr(remote, "id", None) != project_id:  # an answer, but not Label Studio's project
+        raise KhcError(conn.unexpected(f"looked up project {project_id}"))
     if project_id not in project.labelstudio.projects:
         declared = ", ".join(map(str, project.labelstudio.projects)) or "none"
         fail(
