@@ -109,7 +109,7 @@ def test_pull_from_a_server_answering_a_json_object(project, tmp_path):
             LABEL_STUDIO_URL=url, LABEL_STUDIO_API_KEY="t" * 20, KHC_PSEUDONYM_MAP=str(tmp_path / "map.json"),
         )  # fmt: skip
     message = one_error(result)
-    assert url in message and "not a Label Studio export" in message
+    assert url in message and "not what Label Studio answers" in message
     assert sorted(p.name for p in (project / "annotations" / "exports").iterdir()) == sorted(
         p.name for p in (copy_project(tmp_path / "fresh") / "annotations" / "exports").iterdir()
     )

@@ -1,11 +1,16 @@
 """The annotation index: over all snapshots, which version of each annotation wins.
 
 An annotation is identified by its Label Studio project and id. Its newest version wins, by
-`updated_at` (ties: the snapshot exported later). It disappears only when a full snapshot of its
-project, exported after the snapshot its winning version came from, lacks it; a partial snapshot
-(some tasks) adds and updates, never deletes. The index is built in a first pass that reads only
-ids and times; the reader's second pass keeps the winners. With one full snapshot per project
-(the usual case) there is nothing to merge and the first pass is skipped.
+`updated_at` (ties: the snapshot exported later). It disappears only when a snapshot of its
+project exported after the one its winning version came from says it is gone: a full snapshot
+that lacks it, or a delta that records its deletion. A partial snapshot (some tasks) adds and
+updates, never deletes; a delta (the tasks changed since the previous pull) adds and updates
+like one, and deletes only what it records. So a full pull followed by deltas merges to what
+one full pull of the same state holds, by the same content-based order. A cancelled version
+is a version like any other: when it wins, the reader counts the annotation as cancelled.
+The index is built in a first pass that reads only ids and times; the reader's second pass
+keeps the winners. With one full snapshot per project (the usual case) there is nothing to
+merge and the first pass is skipped.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ class AnnotationIndex:
 
 def needs_merging(snapshots: list[Snapshot]) -> bool:
     projects = Counter(s.ls_project for s in snapshots)
-    return any(n > 1 for n in projects.values()) or any(s.coverage == "partial" for s in snapshots)
+    return any(n > 1 for n in projects.values()) or any(s.coverage != "full" for s in snapshots)
 
 
 def build_index(snapshots: list[Snapshot], tasks_of: Callable[[Snapshot], Iterator[object]]) -> AnnotationIndex:
@@ -71,19 +76,35 @@ def build_index(snapshots: list[Snapshot], tasks_of: Callable[[Snapshot], Iterat
                     best[key] = (updated, position)
         contents.append(present)
     index = AnnotationIndex(winners={key: position for key, (_t, position) in best.items()}, problems=bad_times)
+    gone = _deletions(snapshots, contents)
     for key, (_updated, position) in best.items():
-        later_full = [
-            i
-            for i in range(position + 1, len(snapshots))
-            if snapshots[i].coverage == "full" and snapshots[i].ls_project == key[0]
-        ]
-        if later_full and key not in contents[later_full[-1]]:
+        if gone[position](key):
             index.deleted.add(key)
     index.counts["annotations_deleted"] = len(index.deleted)
     index.counts["annotation_versions_superseded"] = sum(len(c) for c in contents) - len(best)
     winning = set(index.winners.values())
     index.superseded = [position for position in range(len(snapshots)) if position not in winning]
     return index
+
+
+def _deletions(snapshots: list[Snapshot], contents: list[set[AnnotationKey]]) -> list[Callable[[AnnotationKey], bool]]:
+    """For each position, whether a later snapshot of its project says an annotation is gone:
+    the last full one lacks it, or a delta records its deletion (one backward pass)."""
+    last_full: dict[int, int] = {}
+    deleted: dict[int, frozenset[int]] = {}
+    verdicts: list[Callable[[AnnotationKey], bool]] = [lambda _key: False] * len(snapshots)
+    for position in range(len(snapshots) - 1, -1, -1):
+        project = snapshots[position].ls_project
+        full, ids = last_full.get(project), deleted.get(project, frozenset())
+        verdicts[position] = lambda key, full=full, ids=ids: (
+            (full is not None and key not in contents[full]) or (key[1] in ids)
+        )
+        snapshot = snapshots[position]
+        if snapshot.coverage == "full":
+            last_full.setdefault(project, position)
+        elif snapshot.coverage == "delta":
+            deleted[project] = ids | snapshot.deleted_annotations
+    return verdicts
 
 
 def _versions(task: object, ls_project: int) -> Iterator[tuple[AnnotationKey, object, datetime | None]]:

@@ -3,8 +3,10 @@
 Every snapshot under `annotations/exports/` is written by khc (`khc ls pull`, or `khc ls import`
 for a file downloaded from Label Studio's UI), and recorded in `annotations/exports/snapshots.json`
 with its Label Studio project, its export time and its coverage (`full`: the whole project;
-`partial`: some tasks). Snapshots are ordered by their export time, never by file name; what
-merging them means is in `builders/build/index.py`.
+`partial`: some tasks; `delta`: the tasks that changed since the project's previous pull, with
+the annotation and prediction ids deleted since then and the pull's high-water mark). Snapshots
+are ordered by their export time, never by file name; what merging them means is in
+`builders/build/index.py`.
 
 Every entry of the folder is read or refused by name, saying what it is and what to do: a file
 khc did not record (a raw download, a CSV/TSV export, anything else), a subfolder, a symlink
@@ -15,6 +17,7 @@ that leaves the project or points nowhere, a FIFO or device, a snapshot of a pro
 from __future__ import annotations
 
 import json
+import os
 import re
 import stat
 from dataclasses import dataclass
@@ -26,8 +29,9 @@ from builders.errors import KhcError, Problem
 from builders.project import MARKER, Project
 
 INDEX_NAME = "snapshots.json"
-Coverage = Literal["full", "partial"]
-COVERAGES = ("full", "partial")
+PENDING_INDEX = f".{INDEX_NAME}.pending"  # what a pull is installing (builders/labelstudio/writing.py)
+Coverage = Literal["full", "partial", "delta"]
+COVERAGES = ("full", "partial", "delta")
 # Label Studio's own download name: project-7-at-2026-09-01-12-00-8d3e1f2a.json
 LS_DOWNLOAD = re.compile(r"^project-\d+-at-\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-[0-9a-f]{8}\.", re.I)
 FIX_IMPORT = (
@@ -43,6 +47,9 @@ class Snapshot:
     ls_project: int
     exported_at: str  # ISO 8601, UTC, as `khc` wrote it
     coverage: Coverage
+    high_water: str | None = None  # a pull's: newest task `updated_at` on the server when it began
+    deleted_annotations: frozenset[int] = frozenset()  # a delta's: deleted since the previous pull
+    deleted_predictions: frozenset[int] = frozenset()
 
     @property
     def order(self) -> tuple[str, str]:
@@ -79,18 +86,28 @@ def read_index(project: Project) -> dict[str, dict]:
     return entries
 
 
+def snapshot_entry(ls_project: int, coverage: Coverage, exported_at: str, **extra: object) -> dict:
+    """The index record of a snapshot; `extra` holds a pull's `high_water` (and a delta's `since`
+    and `deleted`), left out when None so that older records keep their shape."""
+    entry = {"ls_project": ls_project, "exported_at": exported_at, "coverage": coverage}
+    return entry | {k: v for k, v in extra.items() if v is not None}
+
+
 def record_snapshot(project: Project, path: Path, ls_project: int, coverage: Coverage, exported_at: str) -> None:
-    """Record a snapshot khc has just written (pull, import) in the folder's index."""
-    entries = read_index(project)
-    entries[path.name] = {
-        "ls_project": ls_project,
-        "exported_at": exported_at,
-        "coverage": coverage,
-    }
-    index = project.exports_dir / INDEX_NAME
-    tmp = index.with_name(f".{INDEX_NAME}.tmp")
-    tmp.write_text(json.dumps(dict(sorted(entries.items())), indent=1) + "\n", encoding="utf-8")
-    tmp.replace(index)
+    """Record a snapshot khc has just written (import, tests) in the folder's index."""
+    write_index(
+        project.exports_dir, read_index(project) | {path.name: snapshot_entry(ls_project, coverage, exported_at)}
+    )
+
+
+def write_index(folder: Path, entries: dict[str, dict]) -> None:
+    """Replace the folder's index by `entries` in one rename (never half written)."""
+    tmp = folder / f".{INDEX_NAME}.tmp"
+    with tmp.open("w", encoding="utf-8") as handle:
+        handle.write(json.dumps(dict(sorted(entries.items())), indent=1) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    tmp.replace(folder / INDEX_NAME)
 
 
 def utc_stamp(moment: datetime | None = None) -> str:
@@ -179,6 +196,12 @@ def entry_problem(project: Project, path: Path, shown: str) -> Problem | None:
         )
     if not stat.S_ISREG(mode):
         return Problem("not a regular file (a FIFO, socket or device)", shown, fix="remove it from the folder")
+    if path.name == PENDING_INDEX or path.name.endswith(".partial"):
+        return Problem(
+            "left by an interrupted pull",
+            shown,
+            fix="run `khc ls pull` again (it finishes or undoes the interrupted pull first), or delete the file",
+        )
     if path.name.startswith("."):
         return Problem("a hidden file, e.g. the leftover of an interrupted pull", shown, fix="delete it")
     lowered = path.name.lower()
@@ -207,7 +230,7 @@ def _snapshot(project: Project, path: Path, shown: str, entry: object) -> tuple[
     if not isinstance(entry, dict):
         return None, Problem("its snapshot record is not an object", shown, fix=fix)
     ls_project, exported_at, coverage = entry.get("ls_project"), entry.get("exported_at"), entry.get("coverage")
-    if not isinstance(ls_project, int) or isinstance(ls_project, bool):
+    if not _is_id(ls_project):
         return None, Problem("its snapshot record names no Label Studio project", shown, fix=fix)
     if coverage not in COVERAGES or not isinstance(exported_at, str) or parse_time(exported_at) is None:
         return None, Problem("its snapshot record has no valid export time and coverage", shown, fix=fix)
@@ -220,7 +243,22 @@ def _snapshot(project: Project, path: Path, shown: str, entry: object) -> tuple[
             fix=f"if project {ls_project} belongs to this dataset, add it to `projects` under [labelstudio] in "
             f"{MARKER}; otherwise remove the file",
         )
-    return Snapshot(path, shown, ls_project, exported_at, coverage), None
+    high_water, deleted = entry.get("high_water"), entry.get("deleted", {})
+    if high_water is not None and (not isinstance(high_water, str) or parse_time(high_water) is None):
+        return None, Problem("its snapshot record has a high-water mark that is not a time", shown, fix=fix)
+    lists = [deleted.get(kind, []) for kind in ("annotations", "predictions")] if isinstance(deleted, dict) else None
+    if lists is None or not all(isinstance(ids, list) and all(_is_id(i) for i in ids) for ids in lists):
+        return None, Problem("its snapshot record's deleted ids are not lists of integer ids", shown, fix=fix)
+    if coverage != "delta" and any(lists):
+        return None, Problem(f"a {coverage} snapshot records deletions (only a delta does)", shown, fix=fix)
+    return (
+        Snapshot(path, shown, ls_project, exported_at, coverage, high_water, frozenset(lists[0]), frozenset(lists[1])),
+        None,
+    )
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def parse_time(value: object) -> datetime | None:

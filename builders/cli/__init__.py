@@ -45,6 +45,7 @@ COMMANDS = (
     data.add_agreement,
     data.add_schema,
     labelstudio.add_ls,
+    labelstudio.add_snapshots,  # khc snapshots compact
     add_model_commands,  # khc model train|evaluate|backend (builders/model/cli.py)
 )
 

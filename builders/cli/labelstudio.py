@@ -87,13 +87,27 @@ def run_push(args: argparse.Namespace) -> int:
 def add_pull(commands: Commands) -> None:
     p = commands.add_parser(
         "pull",
-        help="export a project into a new pseudonymised snapshot under annotations/exports/",
-        description="Export the project in Label Studio's full JSON format, replace annotators by stable "
-        "pseudonyms and drop every other user reference before anything is written, and store it as "
-        "annotations/exports/project-ID-TIMESTAMP.json. Never rewrites a snapshot; prints what changed "
-        "since the previous one.",
+        help="export what changed in a project into a new pseudonymised snapshot under annotations/exports/",
+        description="Export the project in Label Studio's JSON format, replace annotators by stable "
+        "pseudonyms and drop every other user reference before anything is written, and store it under "
+        "annotations/exports/, recorded in snapshots.json. The first pull of a project is a full snapshot "
+        "(project-ID-TIME.json); later pulls write a delta of the tasks changed since the last pull "
+        "(project-ID-delta-TIME.json) with the annotations and predictions deleted since then. Never "
+        "rewrites a snapshot; prints what changed since the previous one.",
     )
     p.add_argument("--project-id", type=int, required=True, help="the project to export")
+    p.add_argument("--full", action="store_true", help="write a complete snapshot even if an earlier one exists")
+    p.add_argument(
+        "--compress", action="store_true", help="write the snapshot gzipped (.json.gz, the same JSON inside)"
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="how long one request to Label Studio may take (default: 60; a full export of a large project "
+        "may need more)",
+    )
     p.add_argument(
         "--pseudonym-map",
         help="where the email-hash → pseudonym map lives (default: "
@@ -108,13 +122,23 @@ def run_pull(args: argparse.Namespace) -> int:
     from builders.labelstudio.pull import pull
 
     project = load_project(args.root)
+    if args.timeout is not None and args.timeout <= 0:
+        raise KhcError(Problem(f"--timeout {args.timeout:g} is not a positive number of seconds", fix="e.g. 300"))
     result = pull(
         project,
-        connect(args.url, args.api_key),
+        connect(args.url, args.api_key, timeout=args.timeout),
         args.project_id,
+        full=args.full,
+        compress=args.compress,
         map_path=Path(args.pseudonym_map) if args.pseudonym_map else None,
     )
-    print(f"wrote {project.rel(result.path)}: {result.tasks} tasks, {result.annotations} annotations")
+    for note in result.notes:
+        print(f"note: {note}")
+    if result.path is None:
+        return 0
+    print(
+        f"wrote {project.rel(result.path)} ({result.coverage}): {result.tasks} tasks, {result.annotations} annotations"
+    )
     changes = ", ".join(f"{n} {k}" for k, n in result.changes.items())
     print(f"since the last snapshot of project {args.project_id}: {changes}")
     return 0
@@ -198,3 +222,40 @@ def run_serve(args: argparse.Namespace) -> int:
         "--enable-legacy-api-token",  # so the access token works with label-studio-sdk as-is
     ]
     return subprocess.call(command)
+
+
+def add_snapshots(commands: Commands) -> None:
+    snapshots = commands.add_parser(
+        "snapshots", help="commands on the snapshots under annotations/exports/", description="Snapshot commands."
+    )
+    sub = snapshots.add_subparsers(dest="snapshots_command", metavar="COMMAND")
+    p = sub.add_parser(
+        "compact",
+        help="fold a project's full snapshot and the deltas (and imports) after it into one full snapshot",
+        description="Merge every snapshot of the project as the build merges them (each annotation's newest "
+        "version, none that was deleted; every task and prediction) into one full snapshot "
+        "project-ID-compact-TIME.json, and remove the folded files from the folder and the index (git keeps "
+        "them). The build makes the same dataset afterwards; commit the change.",
+    )
+    p.add_argument("--project-id", type=int, required=True, help="the Label Studio project whose snapshots to fold")
+    p.add_argument("--compress", action="store_true", help="write the snapshot gzipped (.json.gz)")
+    p.set_defaults(func=run_compact)
+
+    def usage(_args: argparse.Namespace) -> int:
+        snapshots.print_help(sys.stderr)
+        return 2
+
+    snapshots.set_defaults(func=usage)
+
+
+def run_compact(args: argparse.Namespace) -> int:
+    from builders.labelstudio.compact import compact
+
+    project = load_project(args.root)
+    result = compact(project, args.project_id, compress=args.compress)
+    if result.path is None:
+        print(f"project {args.project_id} has one snapshot: nothing to fold")
+        return 0
+    print(f"wrote {project.rel(result.path)} (full): {result.tasks} tasks, {result.annotations} annotations")
+    print(f"folded and removed {len(result.folded)} snapshots: {', '.join(result.folded)}")
+    return 0

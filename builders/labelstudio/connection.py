@@ -41,7 +41,8 @@ class Connection:
             raise KhcError(
                 Problem(
                     f"Label Studio at {self.url} did not answer in time while it {what}",
-                    fix="check that the server is running and not overloaded, then retry",
+                    fix="check that the server is running and not overloaded, then retry (a large export may "
+                    "need a longer --timeout)",
                 )
             ) from None
         except httpx.TransportError as exc:
@@ -122,14 +123,15 @@ def checked_url(url: str) -> str:
     return url
 
 
-def connect(url: str | None = None, api_key: str | None = None) -> Connection:
+def connect(url: str | None = None, api_key: str | None = None, *, timeout: float | None = None) -> Connection:
+    """A checked connection; `timeout` is the seconds any one request may take (default 60)."""
     url = (url or os.environ.get("LABEL_STUDIO_URL") or "").rstrip("/")
     key = api_key or os.environ.get("LABEL_STUDIO_API_KEY") or ""
     if not url:
         raise KhcError(Problem("no Label Studio address", fix="set LABEL_STUDIO_URL, e.g. http://127.0.0.1:8080"))
     if not key:
         raise KhcError(Problem("no Label Studio API key", fix="set LABEL_STUDIO_API_KEY (never put it in a file here)"))
-    client = LabelStudio(base_url=checked_url(url), api_key=key, timeout=TIMEOUT_SECONDS)
+    client = LabelStudio(base_url=checked_url(url), api_key=key, timeout=timeout or TIMEOUT_SECONDS)
     connection = Connection(url=without_credentials(url), client=client, _key=key)
     connection.call("checked who you are", lambda: client.users.whoami())
     return connection

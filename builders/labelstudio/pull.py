@@ -4,9 +4,15 @@ The project is exported in Label Studio's full JSON format. Before anything touc
 disk, every field is kept only if it is on the whitelist below (user references such as
 `updated_by`, drafts and comment authors go), `completed_by` becomes a stable pseudonym,
 and the prediction ids Label Studio lists are replaced by the predictions themselves
-(fetched from the same project), so the snapshot stands alone. The snapshot is written
-to a temporary file and renamed into `annotations/exports/project-ID-TIMESTAMP.json`; an
-existing snapshot is never rewritten, and an interrupted pull leaves no file behind.
+(fetched from the same project), so the snapshot stands alone.
+
+The first pull of a project (and `--full`) writes the whole project; later pulls write a delta
+of the tasks changed since (builders/labelstudio/delta.py), recorded with what was deleted and
+the pull's high-water mark. The snapshot is written to a temporary file, and the new index to
+another; then the snapshot is renamed into `annotations/exports/project-ID[-delta]-TIME.json`
+(`.json.gz` with `--compress`) and the index into `snapshots.json`. An existing snapshot is never
+rewritten; an interrupted pull leaves no file behind, and one killed between the two renames is
+finished (or undone) by the next pull, so a snapshot is never left unrecorded or recorded twice.
 
 Pseudonyms (`ann-001`, ...) are kept in a map outside the repository (see `pseudonyms`),
 so the same person keeps the same pseudonym across pulls; `completed_by` is only ever
@@ -16,17 +22,18 @@ written as such a pseudonym.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from builders.build.read import iter_tasks
-from builders.build.snapshots import Coverage, read_index, record_snapshot, utc_stamp
-from builders.corpus.records import load_corpus
+from builders.build.snapshots import Coverage, parse_time, snapshot_entry, utc_stamp
+from builders.corpus.records import load_corpus, sha256_text
 from builders.errors import KhcError, fail
-from builders.labelstudio.connection import NOT_LABEL_STUDIO, Connection
+from builders.labelstudio.connection import Connection
+from builders.labelstudio.delta import OVERLAP, Held, changed, count_changes, deletions, held_state, remember
+from builders.labelstudio.fetch import changed_since, export, export_tasks, list_predictions, list_users, newest_update
 from builders.labelstudio.pseudonyms import PSEUDONYM, Pseudonyms, default_map_path, locked
+from builders.labelstudio.writing import finish_interrupted, write_snapshot
 from builders.lock import locked as project_locked
 from builders.project import MARKER, Project
 
@@ -65,10 +72,13 @@ PREDICTION_FIELDS = {"id", "model_version", "result", "score", "created_at", "up
 
 @dataclass
 class PullResult:
-    path: Path
+    path: Path | None  # None: nothing changed, nothing written
     tasks: int
     annotations: int
     changes: dict[str, int] = field(default_factory=dict)
+    coverage: Coverage = "full"
+    notes: list[str] = field(default_factory=list)
+    listed: int = 0  # a delta's: tasks the server listed as updated since the mark (overlap included)
 
 
 def _keep(item: dict, allowed: set[str]) -> dict:
@@ -96,31 +106,33 @@ def pseudonymise(
 
 
 def changes_since(previous: list | None, current: list) -> dict[str, int]:
-    def index(tasks: list) -> dict[int, dict]:
-        return {a["id"]: a for t in tasks for a in t.get("annotations", [])}
-
-    old, new = index(previous or []), index(current)
-    counts = {"new": 0, "updated": 0, "cancelled": 0, "removed": len(set(old) - set(new))}
-    for aid, a in new.items():
-        if aid not in old:
-            counts["new"] += 1
-        elif a.get("updated_at") != old[aid].get("updated_at"):
-            counts["updated"] += 1
-        if a.get("was_cancelled") and not (aid in old and old[aid].get("was_cancelled")):
-            counts["cancelled"] += 1
-    return counts
+    """New, updated, cancelled and removed annotations of a full export against an earlier one."""
+    held = Held()
+    held.fold(previous or [], "full")
+    return count_changes(held.annotations, current)
 
 
 @project_locked("khc ls pull")
 def pull(
-    project: Project, conn: Connection, project_id: int, *, map_path: Path | None = None, now: datetime | None = None
+    project: Project,
+    conn: Connection,
+    project_id: int,
+    *,
+    full: bool = False,
+    compress: bool = False,
+    map_path: Path | None = None,
+    now: datetime | None = None,
 ) -> PullResult:
+    """A delta snapshot of what changed since the project's last pull; a full one for its first
+    pull, with `full`, or when tasks were deleted in Label Studio."""
     map_path = map_location(project, map_path)
-    conn.call(
+    remote = conn.call(
         f"looked up project {project_id}",
         lambda: conn.client.projects.get(project_id),
         not_found=f"there is no project {project_id} on Label Studio at {conn.url}",
     )
+    if getattr(remote, "id", None) != project_id:  # an answer, but not Label Studio's project
+        raise KhcError(conn.unexpected(f"looked up project {project_id}"))
     if project_id not in project.labelstudio.projects:
         declared = ", ".join(map(str, project.labelstudio.projects)) or "none"
         fail(
@@ -129,8 +141,59 @@ def pull(
             fix=f"if it belongs to this dataset, add it to `projects` under [labelstudio] in {MARKER} "
             f"(e.g. projects = [{project_id}]), commit that, and pull again",
         )
+    notes = finish_interrupted(project)
+    held = held_state(project, project_id)
+    mark = newest_update(conn, project_id)  # before anything is exported: see fetch.py
+    options = {"compress": compress, "notes": notes, "held": held}
+    if held is not None and held.since is not None and not full:
+        result = pull_delta(
+            project, conn, project_id, getattr(remote, "task_number", None), mark, map_path, now, options
+        )
+        if result is not None:
+            return result
     tasks = export(conn, project_id)
-    return store(project, conn, project_id, tasks, map_path, now)
+    high_water = {"high_water": utc_stamp(mark) if mark else None}
+    return store(project, conn, project_id, tasks, map_path, now, extra=high_water, **options)
+
+
+def pull_delta(
+    project: Project,
+    conn: Connection,
+    project_id: int,
+    task_number: object,
+    mark: datetime | None,
+    map_path: Path,
+    now: datetime | None,
+    options: dict,
+) -> PullResult | None:
+    """The tasks changed since the last pull as a delta; None when tasks were deleted (a full pull)."""
+    held, notes = options["held"], options["notes"]
+    listed = list(changed_since(conn, project_id, held.since - OVERLAP))
+    ids = changed(held, listed)
+    known = set(held.tasks) | {tid for tid, _ in listed}
+    tasks = export_tasks(conn, project_id, ids) if ids else []
+    if (isinstance(task_number, int) and task_number < len(known)) or len(tasks) < len(ids):
+        notes.append(
+            "tasks were deleted in Label Studio since the last pull (a deleted task leaves nothing to compare), "
+            "so this pull is a full one"
+        )
+        return None
+    if not tasks:
+        notes.append(f"nothing changed since the last pull ({utc_stamp(held.since)}): nothing written")
+        return PullResult(None, 0, 0, count_changes({}, []), "delta", notes, listed=len(listed))
+    record = {
+        "since": utc_stamp(held.since),
+        "high_water": utc_stamp(max(mark or held.since, held.since)),
+        "deleted": deletions(held, tasks),
+    }
+    # after the snapshots it adds to, whatever this machine's clock says: its deletions apply to them
+    exported_at = max(utc_stamp(now), utc_stamp(parse_time(held.exported_at) + timedelta(microseconds=1)))
+    predictions = list_predictions(conn, project_id, ids)
+    tasks = without_pinned_texts(project, tasks)
+    result = store(project, conn, project_id, tasks, map_path, now, coverage="delta", exported_at=exported_at,
+                   predictions=predictions, extra=record, **options)  # fmt: skip
+    result.listed = len(listed)
+    return result
 
 
 def store(
@@ -144,11 +207,17 @@ def store(
     coverage: Coverage = "full",
     exported_at: str | None = None,
     kind: str = "",
+    predictions: dict[int, list[dict]] | None = None,
+    extra: dict | None = None,
+    held: Held | None = None,
+    compress: bool = False,
+    notes: list[str] | None = None,
 ) -> PullResult:
     """Pseudonymise a project's exported tasks and write them as a new recorded snapshot (the
-    common part of `khc ls pull` and `khc ls import`)."""
+    common part of `khc ls pull` and `khc ls import`). `extra` goes into its index record."""
     check_articles(project, tasks, project_id)
-    predictions = list_predictions(conn, project_id)
+    if predictions is None:
+        predictions = list_predictions(conn, project_id)
     users = list_users(conn)
     with locked(map_path):
         names = Pseudonyms(map_path)
@@ -156,9 +225,17 @@ def store(
         text = json.dumps(clean, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
         check_pseudonymised(clean, text, users)
         names.save()  # before the snapshot: a pseudonym in a snapshot is always in the map
-    out, before = write_snapshot(project, project_id, text, now, coverage=coverage, exported_at=exported_at, kind=kind)
+    if held is None:
+        held = held_state(project, project_id) or Held()
+    removed = len((extra or {}).get("deleted", {}).get("annotations", [])) if coverage == "delta" else None
+    changes = count_changes(held.annotations, clean, 0 if coverage == "partial" else removed)  # partial: never deletes
+    entry = snapshot_entry(project_id, coverage, exported_at or utc_stamp(now), **(extra or {}))
+    out = write_snapshot(project, project_id, text, now, entry, kind="-delta" if coverage == "delta" else kind,
+                         compress=compress)  # fmt: skip
+    if not kind:  # a pull's snapshot is the project's newest: cached (an import may sort anywhere)
+        remember(project, project_id, held, out, clean, full=coverage == "full")
     n_annotations = sum(len(t["annotations"]) for t in clean)
-    return PullResult(path=out, tasks=len(clean), annotations=n_annotations, changes=changes_since(before, clean))
+    return PullResult(out, len(clean), n_annotations, changes, coverage, notes or [])
 
 
 def map_location(project: Project, map_path: Path | None) -> Path:
@@ -174,36 +251,19 @@ def map_location(project: Project, map_path: Path | None) -> Path:
     return path
 
 
-def export(conn: Connection, project_id: int) -> list[dict]:
-    """The project's full JSON export: a list of tasks, each an object with lists of objects."""
-    raw = conn.call(
-        f"exported project {project_id}",
-        lambda: b"".join(
-            conn.client.projects.exports.download_sync(project_id, export_type="JSON", download_all_tasks=True)
-        ),
-    )
-    try:
-        tasks = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        fail(
-            f"the export of project {project_id} from {conn.url} is not JSON ({exc})",
-            fix="retry; if it persists, see the server's log",
-        )
-    if not isinstance(tasks, list) or not all(_is_task(t) for t in tasks):
-        what = "tasks of an unexpected shape" if isinstance(tasks, list) else f"a JSON {type(tasks).__name__}"
-        fail(
-            f"the export of project {project_id} from {conn.url} is not a Label Studio export: it is {what}, "
-            "not a list of tasks",
-            fix=NOT_LABEL_STUDIO,
-        )
-    return tasks
-
-
-def _is_task(task: object) -> bool:
-    if not isinstance(task, dict) or not isinstance(task.get("data") or {}, dict):
-        return False
-    annotations = task.get("annotations") or []
-    return isinstance(annotations, list) and all(isinstance(a, dict) for a in annotations)
+def without_pinned_texts(project: Project, tasks: list[dict]) -> list[dict]:
+    """A delta's tasks without the article text wherever the task's `text_sha256` and the text's
+    own hash are the corpus hash: the corpus holds that text, and the build checks the hash."""
+    corpus = load_corpus(project)
+    hashes = dict(zip(corpus["article_id"], corpus["text_sha256"], strict=True))
+    slim = []
+    for task in tasks:
+        data = task.get("data") or {}
+        pinned = hashes.get(data.get("article_id"))
+        if pinned and data.get("text_sha256") == pinned and sha256_text(data.get("text") or "") == pinned:
+            task = {**task, "data": {k: v for k, v in data.items() if k != "text"}}
+        slim.append(task)
+    return slim
 
 
 def check_articles(project: Project, tasks: list[dict], project_id: int) -> None:
@@ -224,23 +284,6 @@ def check_articles(project: Project, tasks: list[dict], project_id: int) -> None
         )
 
 
-def list_predictions(conn: Connection, project_id: int) -> dict[int, list[dict]]:
-    listed = conn.call("listed predictions", lambda: conn.client.predictions.list(project=project_id), expect=list)
-    if not all(hasattr(p, "model_dump") and hasattr(p, "task") for p in listed):
-        raise KhcError(conn.unexpected("listed predictions"))
-    predictions: dict[int, list[dict]] = {}
-    for p in listed:
-        predictions.setdefault(p.task, []).append(p.model_dump(mode="json"))
-    return predictions
-
-
-def list_users(conn: Connection) -> dict[int, str]:
-    listed = conn.call("listed users", lambda: conn.client.users.list(), expect=list)
-    if not all(hasattr(u, "id") and hasattr(u, "email") for u in listed):
-        raise KhcError(conn.unexpected("listed users"))
-    return {u.id: u.email for u in listed}
-
-
 def check_pseudonymised(clean: list[dict], text: str, users: dict[int, str]) -> None:
     """Safety nets behind the whitelist: no user's address, and only `ann-NNN` as annotator."""
     leaked = [e for e in users.values() if e and e.lower() in text.lower()]
@@ -250,49 +293,3 @@ def check_pseudonymised(clean: list[dict], text: str, users: dict[int, str]) -> 
             "the export still names a user after pseudonymisation; nothing was written",
             fix="report this as a bug; do not commit any snapshot of this project",
         )
-
-
-def write_snapshot(
-    project: Project,
-    project_id: int,
-    text: str,
-    now: datetime | None,
-    *,
-    coverage: Coverage = "full",
-    exported_at: str | None = None,
-    kind: str = "",
-) -> tuple[Path, list | None]:
-    """Write a new snapshot (never rewriting one) and record it; returns it and the previous
-    snapshot's tasks. `kind` marks the file name of an imported download (`-import`)."""
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    out = project.exports_dir / f"project-{project_id}{kind}-{stamp}.json"
-    if out.exists():
-        fail(f"{project.rel(out)} exists already; a snapshot is never rewritten", fix="wait a second and pull again")
-    before = _previous_tasks(project, project_id)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.parent / f".{out.name}.partial"
-    try:
-        with partial.open("w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        partial.rename(out)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    # What the build orders and merges snapshots by: project, export time, coverage (a full export).
-    record_snapshot(project, out, project_id, coverage, exported_at or utc_stamp(now))
-    return out, before
-
-
-def _previous_tasks(project: Project, project_id: int) -> list | None:
-    """The tasks of this project's most recent snapshot by export time (not by file name)."""
-    recorded = [
-        (entry.get("exported_at", ""), name)
-        for name, entry in read_index(project).items()
-        if isinstance(entry, dict) and entry.get("ls_project") == project_id
-    ]
-    if not recorded:
-        return None
-    path = project.exports_dir / max(recorded)[1]
-    return list(iter_tasks(path, project.rel(path))) if path.is_file() else None

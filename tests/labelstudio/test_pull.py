@@ -190,6 +190,12 @@ def fake_label_studio(tasks: object):
             return 200, {"id": 1, "email": USERS[1]}
         if path.startswith("/api/projects/5/export"):
             return 200, tasks
+        if path.startswith("/api/tasks/"):  # the newest change, asked before the export; one page
+            first = (
+                tasks[:1] if isinstance(tasks, list) and all(isinstance(t, dict) and "id" in t for t in tasks) else []
+            )
+            page = [{"id": t["id"], "data": {}, "updated_at": "2026-11-01T00:00:00Z"} for t in first]
+            return (200, {"tasks": page, "total": len(page)}) if "page=1" in path else (404, {"detail": "end"})
         if path.startswith("/api/projects/5"):
             return 200, {"id": 5, "title": "fake"}
         if path.startswith("/api/predictions/"):

@@ -211,7 +211,7 @@ def test_interrupted_pull_leaves_no_snapshot(server, project_root, capsys, monke
             raise OSError(28, "No space left on device")
         real_fsync(fd)
 
-    monkeypatch.setattr("builders.labelstudio.pull.os.fsync", disk_full)
+    monkeypatch.setattr("builders.labelstudio.writing.os.fsync", disk_full)
     code, _, err = khc("ls", "pull", "--project-id", str(project_id), root=project_root, capsys=capsys)
     assert code == 1 and "No space left on device" in err and "Traceback" not in err
     exports = project_root / "annotations" / "exports"

@@ -1,0 +1,101 @@
+"""Writing a snapshot khc made, and installing its record in the snapshot index.
+
+The snapshot goes to a hidden `.partial` file and the new index to `.snapshots.json.pending`
+(both synced to disk); then the snapshot is renamed into place, the snapshots it replaces (a
+compaction's) are removed, and the pending index becomes `snapshots.json`. Anything that fails
+before the snapshot's rename is undone; a process killed after it leaves the pending index, which
+the next pull or compaction installs (`snapshots.finish_interrupted`): a snapshot is never left
+unrecorded, recorded twice, or half written.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+from builders.build.snapshots import INDEX_NAME, PENDING_INDEX, read_index, write_index
+from builders.errors import fail
+from builders.project import Project
+
+
+def write_snapshot(
+    project: Project,
+    project_id: int,
+    text: str,
+    now: datetime | None,
+    entry: dict,
+    *,
+    kind: str,
+    compress: bool,
+    replaces: list[str] = (),
+) -> Path:
+    """Write a new snapshot (never rewriting one) and install its index record `entry`. `kind`
+    marks the file name (`-delta`, `-compact`; `-import` for a download brought in by hand).
+    `replaces`: snapshots (file names) that leave the folder and the index in the same install."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    out = project.exports_dir / f"project-{project_id}{kind}-{stamp}.json{'.gz' if compress else ''}"
+    if out.exists():
+        fail(f"{project.rel(out)} exists already; a snapshot is never rewritten", fix="wait a second and pull again")
+    entries = {name: e for name, e in read_index(project).items() if name not in replaces}
+    entries[out.name] = entry  # what the build orders and merges snapshots by (builders/build/snapshots.py)
+    data = text.encode("utf-8")
+    if compress:  # mtime 0 and no file name in the header: the same snapshot gives the same bytes
+        data = gzip.compress(data, compresslevel=9, mtime=0)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial, pending = out.parent / f".{out.name}.partial", out.parent / PENDING_INDEX
+    installed = removing = False
+    try:
+        _write(partial, data)
+        _write(pending, json.dumps({"index": entries, "removes": list(replaces)}).encode("utf-8"))
+        partial.rename(out)
+        installed = True
+        removing = bool(replaces)
+        for name in replaces:  # with the pending index in place: a kill here is finished by the next pull
+            (out.parent / name).unlink()
+        write_index(out.parent, entries)
+        pending.unlink()
+    except BaseException:
+        if not removing:  # undo; past this point only finishing is safe (finish_interrupted)
+            partial.unlink(missing_ok=True)
+            pending.unlink(missing_ok=True)
+            if installed:
+                out.unlink(missing_ok=True)
+        raise
+    return out
+
+
+def _write(path: Path, data: bytes) -> None:
+    with path.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def finish_interrupted(project: Project) -> list[str]:
+    """Finish or undo a pull (or compaction) killed while it installed its snapshot: its pending
+    record ({"index": ..., "removes": [...]}, builders/labelstudio/writing.py) is installed when
+    every snapshot it names is on disk, else dropped; leftover `.partial` files are removed.
+    Returns what was done, for the user. Run under the project lock."""
+    folder, done = project.exports_dir, []
+    pending = folder / PENDING_INDEX
+    if pending.is_file():
+        try:
+            record = json.loads(pending.read_text(encoding="utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            record = None
+        entries = record.get("index") if isinstance(record, dict) else None
+        if isinstance(entries, dict) and all((folder / name).is_file() for name in entries):
+            for name in record.get("removes") or []:
+                (folder / str(name)).unlink(missing_ok=True)
+            write_index(folder, entries)
+            done.append(f"recorded the snapshot an interrupted pull had written ({project.rel(folder / INDEX_NAME)})")
+        else:
+            done.append("removed the unfinished index of an interrupted pull")
+        pending.unlink()
+    for leftover in sorted(folder.glob(".*.partial")) if folder.is_dir() else []:
+        leftover.unlink()
+        done.append(f"removed {project.rel(leftover)}, left by an interrupted pull")
+    return done
