@@ -21,30 +21,39 @@ Repair = Literal["utf16_offsets", "crlf_offsets", "unique_text_match"]
 
 
 @lru_cache(maxsize=16)
-def _positions(text: str, kind: Literal["astral", "newline"]) -> list[int]:
-    """Where the text has astral characters (two UTF-16 units) or line ends; cached, since every
-    span of an article asks about the same text."""
-    if kind == "newline":
-        return [m.start() for m in re.finditer("\n", text)]
-    return [m.start() for m in _ASTRAL.finditer(text)]
+def _wide(text: str, kind: Literal["astral", "newline"]) -> tuple[list[int], list[int]]:
+    """Where the text has characters that count as two units in another convention (astral
+    characters in UTF-16; line ends written as \\r\\n), and for the k-th of them its unit index
+    (position + k). Cached, since every span of an article asks about the same text."""
+    found = _NEWLINE if kind == "newline" else _ASTRAL
+    positions = [m.start() for m in found.finditer(text)]
+    return positions, [p + k for k, p in enumerate(positions)]
 
 
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_NEWLINE = re.compile("\n")
 
 
-def _reading(text: str, offset: int, wide: list[int]) -> int:
-    """The code-point index an offset means when each character at a `wide` position counts twice:
-    the first index whose count of units before it reaches `offset` (or the text's end)."""
-    return min(len(text), bisect_left(range(len(text) + 1), offset, key=lambda i: i + bisect_left(wide, i)))
+def _reading(text: str, offset: int, kind: Literal["astral", "newline"]) -> int:
+    """The code-point index an offset means when each `kind` character counts as two units: the
+    first index whose count of units before it reaches `offset` (or the text's end).
+
+    Between two wide characters, units and code points differ by the number of wide characters
+    before: with k of them counted before the offset (those whose unit index is below it), the
+    index is offset - k, but never inside the k-th wide character's two units."""
+    positions, units = _wide(text, kind)
+    k = bisect_left(units, offset)
+    after_wide = positions[k - 1] + 1 if k else 0
+    return min(len(text), max(offset - k, after_wide))
 
 
 def _utf16_to_codepoint(text: str, offset: int) -> int:
-    return _reading(text, offset, _positions(text, "astral"))
+    return _reading(text, offset, "astral")
 
 
 def _crlf_to_lf(text: str, offset: int) -> int:
     """Offset counted on the text with every \\n written as \\r\\n, mapped to the text itself."""
-    return _reading(text, offset, _positions(text, "newline"))
+    return _reading(text, offset, "newline")
 
 
 class SpanMismatch(ValueError):
@@ -59,9 +68,9 @@ def locate_span(text: str, start: int, end: int, span_text: str) -> tuple[int, i
     at different places, the intended place is unknown: an error, never a pick."""
     wanted = span_text.replace("\r\n", "\n")
     readings: list[tuple[Repair | None, int, int]] = [(None, start, end)]
-    if _positions(text, "astral"):
+    if _wide(text, "astral")[0]:
         readings.append(("utf16_offsets", _utf16_to_codepoint(text, start), _utf16_to_codepoint(text, end)))
-    if _positions(text, "newline"):
+    if _wide(text, "newline")[0]:
         readings.append(("crlf_offsets", _crlf_to_lf(text, start), _crlf_to_lf(text, end)))
     places: dict[tuple[int, int], Repair | None] = {}
     for repair, s, e in readings:
