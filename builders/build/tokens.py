@@ -110,18 +110,19 @@ def claim_tokens_frame(
     return pd.DataFrame({"article_id": labelled["article_id"].tolist()}), lists
 
 
+LIST_ITEM_TYPES = {"tokens": pa.string(), "token_start": pa.int32(), "token_end": pa.int32(), "tags": pa.int64()}
+
+
 class TokenLists:
     """The claim_tokens rows' list columns as one small Arrow array per row and column, so
     memory holds Arrow buffers, never millions of tokens as Python objects."""
 
-    TYPES = {"tokens": pa.string(), "token_start": pa.int32(), "token_end": pa.int32(), "tags": pa.int64()}
-
     def __init__(self) -> None:
-        self.rows: dict[str, list[pa.Array]] = {name: [] for name in self.TYPES}
+        self.rows: dict[str, list[pa.Array]] = {name: [] for name in LIST_ITEM_TYPES}
 
     def append(self, **lists: list) -> None:
         for name, values in lists.items():
-            self.rows[name].append(pa.array(values, type=self.TYPES[name]))
+            self.rows[name].append(pa.array(values, type=LIST_ITEM_TYPES[name]))
 
     def select(self, chosen: np.ndarray) -> dict[str, pa.ListArray]:
         """The list columns of the chosen rows, built compact (as `pa.array` of Python lists would)."""
@@ -131,7 +132,7 @@ class TokenLists:
             parts = [arrays[i] for i in picked]
             lengths = np.array([len(a) for a in parts], dtype=np.int64)
             offsets = pa.array(np.concatenate([[0], np.cumsum(lengths)]), type=pa.int32())
-            values = pa.concat_arrays(parts) if parts else pa.array([], type=self.TYPES[name])
+            values = pa.concat_arrays(parts) if parts else pa.array([], type=LIST_ITEM_TYPES[name])
             columns[name] = pa.ListArray.from_arrays(offsets, values)
         return columns
 
