@@ -34,26 +34,33 @@ _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
 _NEWLINE = re.compile("\n")
 
 
-def _reading(text: str, offset: int, kind: Literal["astral", "newline"]) -> int:
-    """The code-point index an offset means when each `kind` character counts as two units: the
-    first index whose count of units before it reaches `offset` (or the text's end).
+def _reading(positions: list[int], units: list[int], offset: int, length: int) -> int:
+    """The code-point index an offset means when each character at `positions` counts as two
+    units (`units`: their unit indices, see `_wide`): the first index whose count of units before
+    it reaches `offset` (or the text's `length`).
 
     Between two wide characters, units and code points differ by the number of wide characters
     before: with k of them counted before the offset (those whose unit index is below it), the
     index is offset - k, but never inside the k-th wide character's two units."""
-    positions, units = _wide(text, kind)
     k = bisect_left(units, offset)
     after_wide = positions[k - 1] + 1 if k else 0
-    return min(len(text), max(offset - k, after_wide))
+    return min(length, max(offset - k, after_wide))
 
 
 def _utf16_to_codepoint(text: str, offset: int) -> int:
-    return _reading(text, offset, "astral")
+    return _reading(*_wide(text, "astral"), offset, len(text))
 
 
 def _crlf_to_lf(text: str, offset: int) -> int:
     """Offset counted on the text with every \\n written as \\r\\n, mapped to the text itself."""
-    return _reading(text, offset, "newline")
+    return _reading(*_wide(text, "newline"), offset, len(text))
+
+
+# The other conventions an offset may be counted in, in the order their repairs are named.
+_CONVENTIONS: tuple[tuple[Repair, Literal["astral", "newline"]], ...] = (
+    ("utf16_offsets", "astral"),
+    ("crlf_offsets", "newline"),
+)
 
 
 class SpanMismatch(ValueError):
@@ -66,17 +73,17 @@ def locate_span(text: str, start: int, end: int, span_text: str) -> tuple[int, i
     The offsets are read in every convention the text allows (code points; UTF-16 units if the
     text has astral characters; CRLF counts if it has line ends). If two readings put the text
     at different places, the intended place is unknown: an error, never a pick."""
-    wanted = span_text.replace("\r\n", "\n")
-    readings: list[tuple[Repair | None, int, int]] = [(None, start, end)]
-    if _wide(text, "astral")[0]:
-        readings.append(("utf16_offsets", _utf16_to_codepoint(text, start), _utf16_to_codepoint(text, end)))
-    if _wide(text, "newline")[0]:
-        readings.append(("crlf_offsets", _crlf_to_lf(text, start), _crlf_to_lf(text, end)))
+    length = len(text)
     places: dict[tuple[int, int], Repair | None] = {}
-    for repair, s, e in readings:
-        exact = span_text if repair is None else wanted
-        if 0 <= s < e <= len(text) and text[s:e] == exact and (s, e) not in places:
-            places[(s, e)] = repair
+    if 0 <= start < end <= length and text[start:end] == span_text:
+        places[(start, end)] = None
+    wanted = span_text.replace("\r\n", "\n")
+    for repair, kind in _CONVENTIONS:
+        positions, units = _wide(text, kind)
+        if positions:  # the text has characters this convention counts twice
+            s, e = _reading(positions, units, start, length), _reading(positions, units, end, length)
+            if 0 <= s < e and (s, e) not in places and text[s:e] == wanted:
+                places[(s, e)] = repair
     if len(places) > 1:
         shown = ", ".join(f"{s}-{e} ({repair or 'as code points'})" for (s, e), repair in places.items())
         raise SpanMismatch(
