@@ -30,7 +30,6 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -60,15 +59,13 @@ def tree_rss_mib(pid: int) -> float:
     return total_kib / 1024
 
 
-@dataclass
 class Job:
     """One measured process: wall and CPU seconds (user + system, its waited-for children
-    included), peak memory in MiB, and what it printed on stdout."""
+    included), peak memory in MiB, and what it printed on stdout. (A plain class: the tests load
+    this script by path, where a dataclass cannot find its module.)"""
 
-    wall: float
-    cpu: float
-    peak: float
-    stdout: str
+    def __init__(self, wall: float, cpu: float, peak: float, stdout: str):
+        self.wall, self.cpu, self.peak, self.stdout = wall, cpu, peak, stdout
 
 
 def run(command: list[str], stages: Path | None = None) -> Job:
