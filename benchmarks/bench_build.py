@@ -1,26 +1,29 @@
-"""Benchmark `khc build` against the floor and a peer, on the same generated input.
+"""Benchmark `khc build` against honest floors and a peer, on the same generated input.
 
     python benchmarks/bench_build.py                       # N = 500, 2000, 10000; K = 3
     python benchmarks/bench_build.py --articles 500 2000   # a quicker run
+    python benchmarks/bench_build.py --repeat 3 --readme   # what wrote benchmarks/README.md
 
-For each N it generates a project (benchmarks/generate.py, cached under --work), then runs
-three jobs, one after another, each in its own process:
-  floor  parse the export and corpus with the standard json module and write the output
-         tables with pyarrow.parquet (no validation, no aggregation);
-  peer   what a user would otherwise do: label-studio-sdk's converter turns the export into
-         JSON-MIN, then pandas + datasets.Dataset.from_pandas(...).to_parquet;
-  khc    `khc --root DIR build`: validation, aggregation, agreement, card, manifest.
-It prints wall time and peak memory (see run()) and the ratios khc/floor and khc/peer, and
-the time and memory of each of khc's stages at the largest N (from khc's stage lines).
-With --readme it writes those tables into benchmarks/README.md.
+For each N it generates a project (benchmarks/generate.py, cached under --work), then runs, in
+turn within each round (so the machine's load falls on all of them alike), each in its own
+process: `khc --root DIR build`; the floors of benchmarks/floors.py (decode with stdlib json or
+msgspec, collector on or off, and write khc's own output tables with khc's writer options); the
+peer. It prints wall time and peak memory (see run()) and khc's time against the strongest
+floor (the fastest with the collector off) and the peer. At the largest N it also writes the
+time and memory of each of khc's stages (its stage lines), a profile of one build summed by
+stage (benchmarks/profile_stages.py), and a table of Parquet codecs and levels against file size
+and write time on khc's tables (benchmarks/writer_options.py). With --readme it writes all of
+those into benchmarks/README.md between its markers.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -31,53 +34,14 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from floors import FLOOR, FLOORS, PEER  # noqa: E402
 from generate import generate  # noqa: E402
+from profile_stages import function_rows, profile, stage_rows  # noqa: E402
+from writer_options import measure, table_rows  # noqa: E402
 
-FLOOR = r"""
-import json, sys
-from pathlib import Path
-import pyarrow as pa, pyarrow.parquet as pq
-root, out = Path(sys.argv[1]), Path(sys.argv[2])
-out.mkdir(parents=True, exist_ok=True)
-with (root / "corpus" / "articles.jsonl").open() as f:
-    articles = [json.loads(line) for line in f]
-keep = ("article_id", "title", "text", "text_sha256")
-pq.write_table(pa.Table.from_pylist([{k: a[k] for k in keep} for a in articles]), out / "articles.parquet")
-spans, units = [], []
-for path in sorted((root / "annotations" / "exports").glob("*.json")):
-    with path.open() as f:
-        tasks = json.load(f)
-    for task in tasks:
-        for a in task["annotations"]:
-            units.append({"task": task["id"], "annotation": a["id"], "annotator": str(a["completed_by"])})
-            for r in a["result"]:
-                v = r["value"]
-                spans.append({"task": task["id"], "annotation": a["id"], "from_name": r["from_name"],
-                              "start": v.get("start"), "end": v.get("end"),
-                              "label": (v.get("labels") or v.get("choices") or [None])[0]})
-pq.write_table(pa.Table.from_pylist(units), out / "annotations.parquet")
-pq.write_table(pa.Table.from_pylist(spans), out / "spans.parquet")
-"""
-
-PEER = r"""
-import json, sys
-from pathlib import Path
-import pandas as pd
-from datasets import Dataset
-from label_studio_sdk.converter import Converter
-root, out = Path(sys.argv[1]), Path(sys.argv[2])
-out.mkdir(parents=True, exist_ok=True)
-config = (root / "annotations" / "labeling_config.xml").read_text()
-converter = Converter(config=config, project_dir=None, download_resources=False)
-for path in sorted((root / "annotations" / "exports").glob("*.json")):
-    converter.convert_to_json_min(str(path), str(out), is_dir=False)
-rows = json.loads((out / "result.json").read_text())
-frame = pd.DataFrame(rows)
-for column in frame.columns:  # nested label lists → JSON text, as a user would for Parquet
-    if frame[column].map(lambda v: isinstance(v, (list, dict))).any():
-        frame[column] = frame[column].map(json.dumps)
-Dataset.from_pandas(frame).to_parquet(str(out / "peer.parquet"))
-"""
+REPO = HERE.parent
+sys.path.insert(0, str(REPO))
+from builders.build.write import PARQUET_OPTIONS  # noqa: E402
 
 
 def tree_rss_mib(pid: int) -> float:
@@ -95,16 +59,29 @@ def tree_rss_mib(pid: int) -> float:
     return total_kib / 1024
 
 
-def run(command: list[str], stages: Path | None = None) -> tuple[float, float]:
-    """Wall seconds and peak memory (MiB) of one job. Peak memory is the larger of the kernel's
-    peak RSS of its largest process (wait4) and the peak of the summed RSS of the process and
-    all its children, sampled every 20 ms: khc builds large corpora with a helper process, and
-    both processes' memory counts (summing RSS counts shared library pages twice, so this
-    errs high). stderr goes to `stages` (khc's stage lines) or is kept for an error message."""
+class Job:
+    """One measured process: wall and CPU seconds (user + system, its waited-for children
+    included), peak memory in MiB, and what it printed on stdout. (A plain class: the tests load
+    this script by path, where a dataclass cannot find its module.)"""
+
+    def __init__(self, wall: float, cpu: float, peak: float, stdout: str):
+        self.wall, self.cpu, self.peak, self.stdout = wall, cpu, peak, stdout
+
+
+def run(command: list[str], stages: Path | None = None) -> Job:
+    """Run one job with this checkout's code first on the path. Peak memory is the larger of the
+    kernel's peak RSS of its largest process (wait4) and the peak of the summed RSS of the process
+    and all its children, sampled every 20 ms: khc builds large corpora with a helper process, and
+    both processes' memory counts (summing RSS counts shared library pages twice, so this errs
+    high). stderr goes to `stages` (khc's stage lines) or is kept for an error message."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
+    }
     sink = stages.open("w+b") if stages else tempfile.TemporaryFile()
-    with sink:
+    with sink, tempfile.TemporaryFile() as out:
         started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=sink)
+        process = subprocess.Popen(command, stdout=out, stderr=sink, env=env)
         peak, done = [0.0], threading.Event()
 
         def sample() -> None:
@@ -121,7 +98,10 @@ def run(command: list[str], stages: Path | None = None) -> tuple[float, float]:
         if os.waitstatus_to_exitcode(status) != 0:
             sink.seek(0)
             raise SystemExit(f"{command[:3]} failed:\n{sink.read().decode()[-2000:]}")
-    return wall, max(usage.ru_maxrss / 1024, peak[0])  # Linux reports ru_maxrss in KiB
+        out.seek(0)
+        printed = out.read().decode()
+    cpu = usage.ru_utime + usage.ru_stime
+    return Job(wall, cpu, max(usage.ru_maxrss / 1024, peak[0]), printed)  # Linux: ru_maxrss in KiB
 
 
 def machine() -> str:
@@ -146,6 +126,7 @@ def machine() -> str:
 
 STAGE_LINE = re.compile(r"^khc: (?P<what>.*) \[(?P<at>[0-9.]+) s, peak (?P<peak>[0-9]+) MiB\]$")
 README = HERE / "README.md"
+KHC = Path(sys.executable).with_name("khc")
 
 
 def stage_table(stderr: str, wall: float) -> list[str]:
@@ -168,68 +149,107 @@ def replace_between(text: str, name: str, lines: list[str]) -> str:
     return head + begin + "\n" + "\n".join(lines) + "\n" + end + tail
 
 
+def measure_project(project: Path, repeat: int, work: Path) -> tuple[dict[str, list[Job]], str, Path]:
+    """Every job `repeat` times, interleaved: a round runs khc, the floors and the peer in turn.
+    Returns the jobs' runs, khc's last stderr and a kept khc output (for the codec table)."""
+    runs: dict[str, list[Job]] = {"khc": [], **{name: [] for name, _, _ in FLOORS}, "peer": []}
+    kept = work / "khc-out"
+    options = json.dumps(PARQUET_OPTIONS)
+    for round_ in range(repeat):
+        with tempfile.TemporaryDirectory(dir=work) as tmp:
+            (project / "corpus" / "splits.csv").unlink(missing_ok=True)  # every run assigns from scratch
+            (project / "corpus" / "folds.csv").unlink(missing_ok=True)
+            shutil.rmtree(project / ".khc-cache", ignore_errors=True)  # a fresh clone's build: cold cache
+            log = Path(tmp) / "khc.stderr"
+            out = kept if round_ == 0 else Path(tmp) / "khc"
+            shutil.rmtree(out, ignore_errors=True)
+            runs["khc"].append(run([str(KHC), "--root", str(project), "build", "--out", str(out)], log))
+            stderr = log.read_text()
+            for name, decoder, collector in FLOORS:
+                command = [
+                    sys.executable,
+                    "-c",
+                    FLOOR,
+                    decoder,
+                    collector,
+                    str(project),
+                    str(kept),
+                    f"{tmp}/f",
+                    options,
+                ]
+                job = run(command)
+                job.wall = json.loads(job.stdout)["seconds"]  # the floor's own clock: after loading khc's tables
+                runs[name].append(job)
+            runs["peer"].append(run([sys.executable, "-c", PEER, str(project), f"{tmp}/peer"]))
+    return runs, stderr, kept
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, nargs="+", default=[500, 2000, 10000])
     parser.add_argument("--annotators", type=int, default=3)
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "khc-bench")
     parser.add_argument(
-        "--repeat", type=int, default=1, help="runs of each job; the median time and the highest memory are shown"
+        "--repeat", type=int, default=1, help="rounds of the jobs; the median time and the highest memory are shown"
     )
     parser.add_argument(
         "--readme", action="store_true", help="write the results into benchmarks/README.md between its markers"
     )
     args = parser.parse_args()
-    khc = Path(sys.executable).with_name("khc")
     print(f"machine: {machine()}")
-    print(f"{'N':>6} {'job':<6} {'wall s':>8} {'peak MiB':>9}  ratios")
     table = [
-        "| N | job | wall s | peak MiB | khc / floor (time) | khc / peer (time) |",
+        "| N | job | wall s | CPU s | peak MiB | khc / job (time) |",
         "|---:|---|---:|---:|---:|---:|",
     ]
-    stages: list[str] = []
+    ratios: dict[int, float] = {}
     for n in args.articles:
         project = args.work / f"n{n}-k{args.annotators}"
         if not (project / "annotations" / "exports").exists():
             generate(n, args.annotators, project)
-        runs: dict[str, list[tuple[float, float]]] = {"floor": [], "peer": [], "khc": []}
-        with tempfile.TemporaryDirectory(dir=args.work) as tmp:
-            for _ in range(args.repeat):
-                runs["floor"].append(run([sys.executable, "-c", FLOOR, str(project), f"{tmp}/floor"]))
-                runs["peer"].append(run([sys.executable, "-c", PEER, str(project), f"{tmp}/peer"]))
-                (project / "corpus" / "splits.csv").unlink(missing_ok=True)  # every run assigns from scratch
-                log = Path(tmp) / "khc.stderr"
-                runs["khc"].append(run([str(khc), "--root", str(project), "build", "--out", f"{tmp}/khc"], log))
-            stderr = log.read_text()
-        results = {job: (statistics.median(w for w, _ in r), max(m for _, m in r)) for job, r in runs.items()}
+        runs, stderr, kept = measure_project(project, args.repeat, args.work)
+        results = {
+            job: (statistics.median(r.wall for r in rs), statistics.median(r.cpu for r in rs), max(r.peak for r in rs))
+            for job, rs in runs.items()
+        }
+        strongest = min((name for name, _, collector in FLOORS if collector == "off"), key=lambda j: results[j][0])
+        ratios[n] = results["khc"][0] / results[strongest][0]
+        for job, (wall, cpu, peak) in results.items():
+            ratio = "" if job == "khc" else f"{results['khc'][0] / wall:.2f}"
+            strong = " (strongest floor)" if job == strongest else ""
+            print(f"{n:>6} {job + strong:<40} {wall:>8.2f} s {cpu:>8.2f} CPU s {peak:>7.0f} MiB  khc/job {ratio}")
+            table.append(f"| {n:,} | {job}{strong} | {wall:.2f} | {cpu:.2f} | {peak:,.0f} | {ratio} |")
         if n == max(args.articles):
-            stages = stage_table(stderr, runs["khc"][-1][0])
-        for job, (wall, rss) in results.items():
-            note, ratios = "", ["", ""]
-            if job == "khc":
-                ratios = [f"{wall / results['floor'][0]:.2f}", f"{wall / results['peer'][0]:.2f}"]
-                note = f"khc/floor {ratios[0]}  khc/peer {ratios[1]}  RSS khc/floor {rss / results['floor'][1]:.2f}"
-            print(f"{n:>6} {job:<6} {wall:>8.2f} {rss:>9.0f}  {note}", flush=True)
-            table.append(f"| {n:,} | {job} | {wall:.2f} | {rss:,.0f} | {ratios[0]} | {ratios[1]} |")
-    print("\n".join(["", f"khc's stages at N = {max(args.articles):,}:", *stages]))
+            stages = stage_table(stderr, runs["khc"][-1].wall)
+            stats = profile(project, args.work / "profiled-out", args.work / "khc.pstats")
+            profiled = [*stage_rows(stats), "", *function_rows(stats)]
+            current = (PARQUET_OPTIONS["compression"], PARQUET_OPTIONS["compression_level"])
+            codecs = table_rows(measure(kept, PARQUET_OPTIONS, args.repeat), current)
+    print("\n".join(["", f"khc's stages at N = {max(args.articles):,}:", *stages, "", *profiled, "", *codecs]))
     if args.readme:
-        commit = subprocess.run(
-            ["git", "log", "-1", "--format=%h"], capture_output=True, text=True, cwd=HERE
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "builders"], capture_output=True, text=True, cwd=HERE
-        )
-        measured = [
-            f"Measured on {time.strftime('%Y-%m-%d')} at commit `{commit}`"
-            + (" (with uncommitted changes under builders/)" if dirty.stdout.strip() else "")
-            + f", K = {args.annotators}, median of {args.repeat} run(s) per job,",
-            f"on {machine()}, by `python benchmarks/bench_build.py {' '.join(sys.argv[1:])}`.",
-            "",
-        ]
-        text = replace_between(README.read_text(encoding="utf-8"), "results", measured + table)
-        text = replace_between(text, "stages", stages)
-        README.write_text(text, encoding="utf-8")
-        print(f"wrote {README}")
+        write_readme(args, table, ratios, stages, profiled, codecs)
+
+
+def write_readme(args, table, ratios, stages, profiled, codecs) -> None:
+    commit = subprocess.run(["git", "log", "-1", "--format=%h"], capture_output=True, text=True, cwd=HERE).stdout
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "builders"], capture_output=True, text=True, cwd=HERE)
+    measured = [
+        f"Measured on {time.strftime('%Y-%m-%d')} at commit `{commit.strip()}`"
+        + (" (with uncommitted changes under builders/)" if dirty.stdout.strip() else "")
+        + f", K = {args.annotators}, median of {args.repeat} round(s) per job,",
+        f"on {machine()}, by `python benchmarks/bench_build.py {' '.join(sys.argv[1:])}`.",
+        "",
+    ]
+    verdicts = ["| N | khc / strongest floor (time) | target |", "|---:|---:|---|"]
+    for n, ratio in ratios.items():
+        target = {10_000: 1.5, 2_000: 2.0}.get(n)
+        verdict = "" if target is None else f"≤ {target}: {'met' if ratio <= target else 'not met'}"
+        verdicts.append(f"| {n:,} | {ratio:.2f} | {verdict} |")
+    text = replace_between(README.read_text(encoding="utf-8"), "results", measured + table + ["", *verdicts])
+    text = replace_between(text, "stages", stages)
+    text = replace_between(text, "profile", profiled)
+    text = replace_between(text, "codecs", codecs)
+    README.write_text(text, encoding="utf-8")
+    print(f"wrote {README}")
 
 
 if __name__ == "__main__":

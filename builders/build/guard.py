@@ -23,6 +23,7 @@ _QUOTE, _BACKSLASH = ord('"'), ord("\\")
 _DELTA = np.zeros(256, dtype=np.int8)
 _DELTA[[ord("["), ord("{")]] = 1
 _DELTA[[ord("]"), ord("}")]] = -1
+_ONLY_BRACKETS = bytes(b if b in b"[]{}" else 0 for b in range(256))  # bytes.translate table
 
 
 @dataclass
@@ -49,8 +50,8 @@ def scan(chunks: Iterable[bytes]) -> Scan:
         if not len(data):
             continue
         quotes = _real_quotes(chunk, data, backslashes)
-        backslashes = _trailing_backslashes(data, backslashes)
-        brackets = np.flatnonzero(_DELTA[data])
+        backslashes = _trailing_backslashes(chunk, backslashes)
+        brackets = np.flatnonzero(np.frombuffer(chunk.translate(_ONLY_BRACKETS), dtype=np.uint8))
         # a bracket is inside a string when an odd number of real quotes precede it
         outside = (np.searchsorted(quotes, brackets) + in_string) % 2 == 0
         brackets = brackets[outside]
@@ -107,9 +108,7 @@ def _real_quotes(chunk: bytes, data: np.ndarray, carried: int) -> np.ndarray:
     )
 
 
-def _trailing_backslashes(data: np.ndarray, carried: int) -> int:
+def _trailing_backslashes(chunk: bytes, carried: int) -> int:
     """Backslashes that end the chunk (they may escape the next chunk's first quote)."""
-    others = np.flatnonzero(data != _BACKSLASH)
-    if not len(others):
-        return carried + len(data)
-    return len(data) - 1 - int(others[-1])
+    run = len(chunk) - len(chunk.rstrip(b"\\"))
+    return carried + run if run == len(chunk) else run

@@ -21,30 +21,46 @@ Repair = Literal["utf16_offsets", "crlf_offsets", "unique_text_match"]
 
 
 @lru_cache(maxsize=16)
-def _positions(text: str, kind: Literal["astral", "newline"]) -> list[int]:
-    """Where the text has astral characters (two UTF-16 units) or line ends; cached, since every
-    span of an article asks about the same text."""
-    if kind == "newline":
-        return [m.start() for m in re.finditer("\n", text)]
-    return [m.start() for m in _ASTRAL.finditer(text)]
+def _wide(text: str, kind: Literal["astral", "newline"]) -> tuple[list[int], list[int]]:
+    """Where the text has characters that count as two units in another convention (astral
+    characters in UTF-16; line ends written as \\r\\n), and for the k-th of them its unit index
+    (position + k). Cached, since every span of an article asks about the same text."""
+    found = _NEWLINE if kind == "newline" else _ASTRAL
+    positions = [m.start() for m in found.finditer(text)]
+    return positions, [p + k for k, p in enumerate(positions)]
 
 
 _ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_NEWLINE = re.compile("\n")
 
 
-def _reading(text: str, offset: int, wide: list[int]) -> int:
-    """The code-point index an offset means when each character at a `wide` position counts twice:
-    the first index whose count of units before it reaches `offset` (or the text's end)."""
-    return min(len(text), bisect_left(range(len(text) + 1), offset, key=lambda i: i + bisect_left(wide, i)))
+def _reading(positions: list[int], units: list[int], offset: int, length: int) -> int:
+    """The code-point index an offset means when each character at `positions` counts as two
+    units (`units`: their unit indices, see `_wide`): the first index whose count of units before
+    it reaches `offset` (or the text's `length`).
+
+    Between two wide characters, units and code points differ by the number of wide characters
+    before: with k of them counted before the offset (those whose unit index is below it), the
+    index is offset - k, but never inside the k-th wide character's two units."""
+    k = bisect_left(units, offset)
+    after_wide = positions[k - 1] + 1 if k else 0
+    return min(length, max(offset - k, after_wide))
 
 
 def _utf16_to_codepoint(text: str, offset: int) -> int:
-    return _reading(text, offset, _positions(text, "astral"))
+    return _reading(*_wide(text, "astral"), offset, len(text))
 
 
 def _crlf_to_lf(text: str, offset: int) -> int:
     """Offset counted on the text with every \\n written as \\r\\n, mapped to the text itself."""
-    return _reading(text, offset, _positions(text, "newline"))
+    return _reading(*_wide(text, "newline"), offset, len(text))
+
+
+# The other conventions an offset may be counted in, in the order their repairs are named.
+_CONVENTIONS: tuple[tuple[Repair, Literal["astral", "newline"]], ...] = (
+    ("utf16_offsets", "astral"),
+    ("crlf_offsets", "newline"),
+)
 
 
 class SpanMismatch(ValueError):
@@ -57,17 +73,17 @@ def locate_span(text: str, start: int, end: int, span_text: str) -> tuple[int, i
     The offsets are read in every convention the text allows (code points; UTF-16 units if the
     text has astral characters; CRLF counts if it has line ends). If two readings put the text
     at different places, the intended place is unknown: an error, never a pick."""
-    wanted = span_text.replace("\r\n", "\n")
-    readings: list[tuple[Repair | None, int, int]] = [(None, start, end)]
-    if _positions(text, "astral"):
-        readings.append(("utf16_offsets", _utf16_to_codepoint(text, start), _utf16_to_codepoint(text, end)))
-    if _positions(text, "newline"):
-        readings.append(("crlf_offsets", _crlf_to_lf(text, start), _crlf_to_lf(text, end)))
+    length = len(text)
     places: dict[tuple[int, int], Repair | None] = {}
-    for repair, s, e in readings:
-        exact = span_text if repair is None else wanted
-        if 0 <= s < e <= len(text) and text[s:e] == exact and (s, e) not in places:
-            places[(s, e)] = repair
+    if 0 <= start < end <= length and text[start:end] == span_text:
+        places[(start, end)] = None
+    wanted = span_text.replace("\r\n", "\n")
+    for repair, kind in _CONVENTIONS:
+        positions, units = _wide(text, kind)
+        if positions:  # the text has characters this convention counts twice
+            s, e = _reading(positions, units, start, length), _reading(positions, units, end, length)
+            if 0 <= s < e and (s, e) not in places and text[s:e] == wanted:
+                places[(s, e)] = repair
     if len(places) > 1:
         shown = ", ".join(f"{s}-{e} ({repair or 'as code points'})" for (s, e), repair in places.items())
         raise SpanMismatch(

@@ -82,9 +82,9 @@ def parse_result(result: object, text: str, where: Where, sink: Sink) -> Parsed 
         if checked is None:
             parsed.ok = False
             continue
-        family, value, region, codes = checked
+        family, value, region, codes, origin = checked
         read = READERS[family.kind]
-        if not read(parsed, family, value, region, codes, text, where, sink):
+        if not read(parsed, family, value, region, codes, origin, text, where, sink):
             parsed.ok = False
     orphans = sorted(set(parsed.evidence) - set(parsed.regions), key=str)
     if orphans:
@@ -100,9 +100,9 @@ def parse_result(result: object, text: str, where: Where, sink: Sink) -> Parsed 
     return parsed
 
 
-def _checked_item(item: object, where: Where, sink: Sink) -> tuple[Family, dict, object, list[int]] | None:
-    """(family, value, region id, value codes) of one result item whose control and values
-    are in the schema, or None with the problem recorded."""
+def _checked_item(item: object, where: Where, sink: Sink) -> tuple[Family, dict, object, list[int], int] | None:
+    """(family, value, region id, value codes, result origin code) of one result item whose
+    control and values are in the schema, or None with the problem recorded."""
     if not isinstance(item, dict):
         sink.problem("a result item is not an object", where.shown, where.record, FIX_REPULL)
         return None
@@ -143,12 +143,11 @@ def _checked_item(item: object, where: Where, sink: Sink) -> tuple[Family, dict,
             "keep one value (for two claims in one sentence, mark two spans)",
         )
         return None
-    # Label Studio's result origin rides along with the value (a copy: the export is not changed)
-    value = {**value, "_origin": RESULT_ORIGIN_CODES.get(item.get("origin"), UNKNOWN_ORIGIN)}
-    return family, value, region, [family.codes[v] for v in values]
+    origin = RESULT_ORIGIN_CODES.get(item.get("origin"), UNKNOWN_ORIGIN)  # Label Studio's result origin
+    return family, value, region, [family.codes[v] for v in values], origin
 
 
-def span_label(parsed: Parsed, family, value, region, codes, text, where, sink) -> bool:
+def span_label(parsed: Parsed, family, value, region, codes, origin, text, where, sink) -> bool:
     """A claim span: offsets located on the article text (repaired and counted if they are in
     another convention), one per region."""
     offsets = _span_offsets(value, region, text, where, sink)
@@ -157,21 +156,21 @@ def span_label(parsed: Parsed, family, value, region, codes, text, where, sink) 
     if region in parsed.regions:
         sink.problem(f"two spans share the region id {region!r}", where.shown, where.record, FIX_REPULL)
         return False
-    parsed.regions[region] = Region(region, offsets[0], offsets[1], codes[0], value["_origin"])
+    parsed.regions[region] = Region(region, offsets[0], offsets[1], codes[0], origin)
     return True
 
 
-def region_choice(parsed: Parsed, family, value, region, codes, text, where, sink) -> bool:
+def region_choice(parsed: Parsed, family, value, region, codes, origin, text, where, sink) -> bool:
     """The evidence choice of a claim span's region (one per region)."""
     ok = region not in parsed.evidence
     if not ok:
         sink.problem(f"region {region!r} has two evidence choices", where.shown, where.record, "keep one")
     parsed.evidence[region] = codes[0]
-    parsed.evidence_origin[region] = value["_origin"]
+    parsed.evidence_origin[region] = origin
     return ok
 
 
-def article_choice(parsed: Parsed, family, value, region, codes, text, where, sink) -> bool:
+def article_choice(parsed: Parsed, family, value, region, codes, origin, text, where, sink) -> bool:
     """An article-level answer: given once per annotation, never attached to a span."""
     ok = "start" not in value and family.name not in parsed.article
     if not ok:
@@ -179,7 +178,7 @@ def article_choice(parsed: Parsed, family, value, region, codes, text, where, si
             f"{family.name} must be answered once per article, not per span", where.shown, where.record, FIX_REPULL
         )
     parsed.article[family.name] = list(dict.fromkeys(codes))
-    parsed.article_origin[family.name] = value["_origin"]
+    parsed.article_origin[family.name] = origin
     return ok
 
 

@@ -26,7 +26,7 @@ from builders.build.tables import split_tables
 from builders.build.write import output_hashes, tool_versions, write_json, write_tables
 from builders.corpus.folds import append_folds, check_folds, choose_folds, read_fold_file
 from builders.corpus.neardup import CACHE_FILE as NEARDUP_CACHE
-from builders.corpus.neardup import corpus_pairs, refuse_cross_split_near_duplicates
+from builders.corpus.neardup import corpus_pairs, refuse_cross_split_near_duplicates, warm_cache
 from builders.corpus.records import load_corpus, sha256_file
 from builders.corpus.splits import (
     SPLIT_RECORD_FIELD,
@@ -98,6 +98,10 @@ def _build(
     inputs = [p for p in _input_files(project) if p not in (project.split_file, project.fold_file)]  # they may change
     with Helper(helper and len(corpus) >= PARALLEL_MIN_ARTICLES) as beside:
         input_hashes = beside.run(hashes_of, inputs)
+        warmed = None  # near-duplicate signatures the cache lacks, computed by the helper beside the reading
+        if beside.pool is not None:
+            digests, texts = corpus["text_sha256"].tolist(), corpus["text"].tolist()
+            warmed = beside.run(warm_cache, project.root / NEARDUP_CACHE, digests, texts)
         labels = read_labels(project, corpus, skip_invalid=skip_invalid)
         note(
             f"read {labels.counts['annotations_read']} annotations, {labels.counts['predictions_read']} predictions "
@@ -111,6 +115,8 @@ def _build(
         found = agreement_answers()
         del agreement_answers  # it holds the span groups
         hashes = input_hashes()
+        if warmed is not None:
+            warmed()
     note("agreement figures")
     agreement_report = agreement_report_of(found)
     del found

@@ -97,10 +97,15 @@ def split_tables(
         "articles": articles_frame(corpus, aggregated),
         "annotations": annotations_frame(labels),
     }
-    frames["claim_tokens"] = claim_tokens_frame(
+    frames["claim_tokens"], token_lists = claim_tokens_frame(
         frames["articles"], frames["claims"], Counter() if counts is None else counts
     )
+    # Nested columns are built as Arrow arrays (rows chosen by a mask over their frame).
     spans = spans_column(frames["annotations"], labels.spans)
+    ready_columns = {
+        "annotations": lambda chosen: {"spans": spans.filter(pa.array(chosen))},
+        "claim_tokens": token_lists.select,
+    }
     tables: dict[str, dict[str, pa.Table]] = {}
     for config, frame in frames.items():
         frame["fold"] = pd.array(frame["article_id"].map(folds or {}), dtype="Int32")
@@ -108,6 +113,6 @@ def split_tables(
         tables[config] = {}
         for split in SPLITS:
             chosen = (split_of == split).to_numpy()
-            ready = {"spans": spans.filter(pa.array(chosen))} if config == "annotations" else None
+            ready = ready_columns[config](chosen) if config in ready_columns else None
             tables[config][split] = to_arrow(config, frame[chosen], ready)
     return tables

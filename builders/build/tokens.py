@@ -26,6 +26,7 @@ from collections import Counter
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from builders.features import BIO_TAGS
 from builders.schema import CLAIM_TYPE
@@ -84,9 +85,12 @@ def tag_article(
     return tags
 
 
-def claim_tokens_frame(articles: pd.DataFrame, claims: pd.DataFrame, counts: Counter) -> pd.DataFrame:
+def claim_tokens_frame(
+    articles: pd.DataFrame, claims: pd.DataFrame, counts: Counter
+) -> tuple[pd.DataFrame, TokenLists]:
     """One row per labelled article of `articles` (the articles frame), tagged from `claims`
-    (the claims frame); the rules' counts are added to `counts`."""
+    (the claims frame): the rows' `article_id`s, and their token, offset and tag lists in the
+    same order. The rules' counts are added to `counts`."""
     for name in RULE_COUNTS:
         counts[name] += 0  # listed in the report even when no claim needed the rule
     by_article: dict[str, list[tuple[int, int, int | None]]] = {}
@@ -97,15 +101,40 @@ def claim_tokens_frame(articles: pd.DataFrame, claims: pd.DataFrame, counts: Cou
         by_article.setdefault(article_id, []).append(
             (int(start), int(end), None if claim_type is None else int(claim_type))
         )
-    rows = []
     labelled = articles[articles["labeled"]].sort_values("article_id")
+    lists = TokenLists()
     for article_id, text in zip(labelled["article_id"], labelled["text"], strict=True):
         tokens, starts, ends = tokenize(text)
         tags = tag_article(starts, ends, by_article.get(article_id, []), counts)
-        rows.append(
-            {"article_id": article_id, "tokens": tokens, "token_start": starts, "token_end": ends, "tags": tags}
-        )
-    return pd.DataFrame(rows, columns=["article_id", "tokens", "token_start", "token_end", "tags"])
+        lists.append(tokens=tokens, token_start=starts, token_end=ends, tags=tags)
+    return pd.DataFrame({"article_id": labelled["article_id"].tolist()}), lists
+
+
+LIST_ITEM_TYPES = {"tokens": pa.string(), "token_start": pa.int32(), "token_end": pa.int32(), "tags": pa.int64()}
+
+
+class TokenLists:
+    """The claim_tokens rows' list columns as one small Arrow array per row and column, so
+    memory holds Arrow buffers, never millions of tokens as Python objects."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, list[pa.Array]] = {name: [] for name in LIST_ITEM_TYPES}
+
+    def append(self, **lists: list) -> None:
+        for name, values in lists.items():
+            self.rows[name].append(pa.array(values, type=LIST_ITEM_TYPES[name]))
+
+    def select(self, chosen: np.ndarray) -> dict[str, pa.ListArray]:
+        """The list columns of the chosen rows, built compact (as `pa.array` of Python lists would)."""
+        picked = np.flatnonzero(chosen)
+        columns = {}
+        for name, arrays in self.rows.items():
+            parts = [arrays[i] for i in picked]
+            lengths = np.array([len(a) for a in parts], dtype=np.int64)
+            offsets = pa.array(np.concatenate([[0], np.cumsum(lengths)]), type=pa.int32())
+            values = pa.concat_arrays(parts) if parts else pa.array([], type=LIST_ITEM_TYPES[name])
+            columns[name] = pa.ListArray.from_arrays(offsets, values)
+        return columns
 
 
 def spans_from_tags(tags: list[int], starts: list[int], ends: list[int]) -> list[tuple[int, int, int]]:

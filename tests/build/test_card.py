@@ -13,7 +13,7 @@ from builders.build.tables import split_tables
 from builders.corpus.records import load_corpus
 from builders.corpus.splits import read_split_file
 from builders.errors import KhcError
-from builders.features import label_names
+from builders.features import FEATURES, label_names
 from builders.layout import SPLITS
 from builders.project import load_project
 from tests.conftest import REPO, copy_project
@@ -70,3 +70,19 @@ def test_the_claim_type_table_counts_the_decoded_labels(built):
 def test_a_placeholder_the_build_does_not_compute_is_refused():
     with pytest.raises(KhcError, match="unknown placeholders"):
         render_card("{{ n_claims }} and {{ typed_by_hand }}", "datacard.md", None, {"n_claims": "1"})
+
+
+def test_spans_accepted_unchanged_are_counted_over_every_split(built):
+    """The status's count of human spans accepted unchanged from a prediction, counted here
+    one span at a time from the tables (the card counts over columns)."""
+    tables, found = built
+    human = label_names("annotations", "origin").index("human")
+    names = FEATURES["annotations"]["spans"].feature["result_origin"].names
+    submitted = accepted = 0
+    for table in tables["annotations"].values():
+        for row in table.select(["origin", "spans"]).to_pylist():
+            if row["origin"] == human:
+                submitted += len(row["spans"])
+                accepted += sum(names[s["result_origin"]] == "prediction" for s in row["spans"])
+    if submitted:
+        assert f"Of the {submitted} claim spans people submitted, {accepted} are" in found["status"]

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from builders.build.offsets import SpanMismatch, locate_span
+from builders.build.offsets import SpanMismatch, _crlf_to_lf, _utf16_to_codepoint, locate_span
 from builders.build.parse import Where
 from builders.build.parse import _span_offsets as span_offsets  # the reader's span path, one span at a time
 from builders.errors import Problem
@@ -142,3 +142,21 @@ def test_the_readers_span_path_counts_every_repair_and_records_every_failure(cas
     assert got == (start, end) and not reader.problems
     repaired = sum(n for key, n in reader.counts.items() if key.startswith("span_repaired_"))
     assert repaired == len(reader.report["repairs"]) == (0 if (sent_start, sent_end) == got else 1)
+
+
+def units_before(text: str, index: int, convention: str) -> int:
+    """How many units the first `index` code points count as in `convention`."""
+    if convention == "utf16":
+        return utf16_offset(text, index)
+    return index + text[:index].count("\n")
+
+
+@PROPERTY
+@given(st.lists(st.sampled_from(PIECES), max_size=40), st.integers(-3, 90), st.sampled_from(["utf16", "crlf"]))
+def test_a_reading_is_the_first_index_whose_units_reach_the_offset(pieces, offset, convention):
+    """The closed-form readings (one bisection per offset) agree with their definition, counted
+    out character by character."""
+    text = "".join(pieces)
+    read = _utf16_to_codepoint if convention == "utf16" else _crlf_to_lf
+    expected = next((i for i in range(len(text) + 1) if units_before(text, i, convention) >= offset), len(text))
+    assert read(text, offset) == expected

@@ -139,3 +139,14 @@ def test_a_damaged_signature_cache_is_rebuilt(tmp_path):
     assert rows.shape == (2, neardup.NUM_PERM)
     again = neardup.SignatureCache.load(cache)
     assert set(again.rows) == {"a", "b"} and (again.of(["a"], ["ignored: cached"]) == rows[:1]).all()
+
+
+def test_warming_the_cache_stores_what_the_check_would_compute(tmp_path):
+    """The build's helper warms the cache while the main process reads: the same signatures as
+    computing them on the spot, and nothing computed twice."""
+    cache = tmp_path / "cache.npz"
+    texts = ["one two three four five six seven", "eight nine ten eleven twelve thirteen"]
+    assert neardup.warm_cache(cache, ["a", "b"], texts) == 2
+    assert neardup.warm_cache(cache, ["a", "b"], texts) == 0
+    stored = neardup.SignatureCache.load(cache).of(["a", "b"], ["ignored: cached", "ignored: cached"])
+    assert (stored == neardup.signatures(texts)).all()
