@@ -129,7 +129,7 @@ _UNIT_TAIL = {
     HARMS_EXPLAINED.name: class_label(HARMS_EXPLAINED),
     EVIDENCE_EXPLAINED.name: class_label(EVIDENCE_EXPLAINED),
     **{f"{f}_origin": RESULT_ORIGIN for f in (RISK_DISCLOSURES.name, HARMS_EXPLAINED.name, EVIDENCE_EXPLAINED.name)},
-    "source": Value("string"),  # export file and task index: "annotations/exports/x.json#3"
+    "source": Value("string"),  # the Label Studio task ("label-studio:project-7/task-3"), or file#index
 }
 UNIT_FIELDS = {**_UNIT_HEAD, **_UNIT_TAIL}
 ANNOTATIONS = Features({**_UNIT_HEAD, "spans": List(SPAN), **_UNIT_TAIL, **FOLD_FIELD})

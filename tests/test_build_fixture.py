@@ -158,7 +158,7 @@ def test_annotations_config_keeps_every_raw_label(built):
     assert all(r["guideline_version"] == "1.0.0" for r in units)
     a = next(r for r in units if r["ls_annotation_id"] == 1)
     assert a["ls_task_id"] == 101 and a["ls_project_id"] == 7 and len(a["spans"]) == 4
-    assert a["source"].startswith("annotations/exports/project-7-20261101T120000.json#")
+    assert a["source"] == "label-studio:project-7/task-101"  # the task, not the snapshot file it was read from
 
 
 def test_every_label_value_occurs_in_the_fixture_output(built):

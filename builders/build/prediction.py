@@ -25,7 +25,7 @@ class PredictionCopies:
         """True for the first copy of this (model_version, article); False for a later one."""
         uid, fingerprint = unit["annotation_uid"], _fingerprint(prediction.get("result"))
         if uid not in self.seen:
-            self.seen[uid] = (unit["source"], fingerprint)
+            self.seen[uid] = (unit["read_from"], fingerprint)
             return True
         first_source, first_fingerprint = self.seen[uid]
         if fingerprint != first_fingerprint:

@@ -94,7 +94,8 @@ class TaskReader:
             "ls_task_id": task_id,
             "guideline_version": task["data"].get("guideline_version"),
             "labeling_config_sha256": task["data"].get("labeling_config_sha256"),
-            "source": f"{shown}#{index}",
+            "source": source_of(ls_project if ls_project is not None else task.get("project"), task_id, shown, index),
+            "read_from": f"{shown}#{index}",  # for messages and the build report: the file as read
         }
 
     def _article_of(self, data: dict, shown: str, where: str) -> str | None:
@@ -150,7 +151,7 @@ class TaskReader:
                 return
             if cancelled:
                 self.counts["cancelled_annotations"] += 1
-                self.report["cancelled"].append({"source": context["source"], "ls_annotation_id": annotation_id})
+                self.report["cancelled"].append({"source": context["read_from"], "ls_annotation_id": annotation_id})
                 return
             unit = {
                 **context,
@@ -203,12 +204,12 @@ class TaskReader:
     def read_result(self, unit: dict, result: object, shown: str, where: str) -> None:
         """Parse one annotation's or prediction's result list and keep its labels."""
         text = self.texts[unit["article_id"]]
-        parsed = parse_result(result, text, Where(shown, where, unit["source"]), self)
+        parsed = parse_result(result, text, Where(shown, where, unit["read_from"]), self)
         if parsed is None:
             return
         if not parsed.regions and not parsed.article:  # an empty submission answers nothing
             kind = "empty_annotations" if unit["origin"] == HUMAN else "empty_predictions"
-            self.listed(kind, {"source": unit["source"], "annotation_uid": unit["annotation_uid"]})
+            self.listed(kind, {"source": unit["read_from"], "annotation_uid": unit["annotation_uid"]})
             return
         self.accept(unit, parsed, text)
 
@@ -273,3 +274,12 @@ class TaskReader:
 
 def _optional_id(value: object, name: str) -> int | None:
     return None if value is None else fields.integer_id(value, name)
+
+
+def source_of(ls_project: object, ls_task: object, shown: str, index: int) -> str:
+    """Where a row's labels live: the Label Studio task when its ids are known, so the value is the
+    same whichever snapshot (full, delta or compacted) the build read it from; else the file
+    (an import-format predictions file, which has no ids) and the task's index in it."""
+    if ls_project is not None and ls_task is not None:
+        return f"label-studio:project-{ls_project}/task-{ls_task}"
+    return f"{shown}#{index}"

@@ -93,7 +93,10 @@ COLUMNS = {
     "labeling_config_sha256": "sha256 of the Label Studio labeling config the label was made with",
     "created_at": "when the annotation was created in Label Studio",
     "updated_at": "when the annotation was last updated in Label Studio",
-    "source": "the export file and task index the row was read from",
+    "source": (
+        "the Label Studio task the labels were read from (label-studio:project-P/task-T), the same whichever "
+        "snapshot held it; for a file without Label Studio ids, the file and task index"
+    ),
     "tokens": f"the article's tokens (tokenizer {TOKENIZER}: word runs and single punctuation characters)",
     "token_start": "character offset of each token's first character in the article text",
     "token_end": "character offset one past each token's last character",
