@@ -29,7 +29,7 @@ import pandas as pd
 from builders.build.coding import BOOTSTRAP, Coder, Units, alpha, code_matrix, kappa
 from builders.build.labels import codes_or_none
 from builders.build.span_agreement import count_pairs, span_f1
-from builders.build.spans import SpanGroups, match_spans
+from builders.build.spans import SpanGroups
 from builders.schema import (
     ACCEPTED_UNCHANGED,
     ARTICLE_FAMILIES,
@@ -40,7 +40,6 @@ from builders.schema import (
     HARMS_EXPLAINED,
     HUMAN,
     MODEL,
-    NO_LABEL,
     RISK_DISCLOSURES,
 )
 
@@ -60,12 +59,15 @@ AGREEMENT_UNIT_COLUMNS = [
 @dataclass
 class SpanPass:
     """What one pass over every article's spans gives agreement: the units for claim_type and
-    evidence, span-matching counts per pair, and (if asked) the clusters themselves."""
+    evidence, and span-matching counts per pair."""
 
     claim_type: Units
     evidence: Units
     pair_counts: dict[tuple[str, str], list[int]]  # (a, b) → [exact, overlap, spans]
-    clusters: list[dict]
+
+
+# evidence code → rank (-1: none, for NO_LABEL and `not_applicable`); index -1 is NO_LABEL
+RANK_OF_EVIDENCE = np.array([-1 if r is None else r for r in EVIDENCE_RANKS] + [-1], dtype=np.int64)
 
 
 def span_pass(
@@ -75,48 +77,48 @@ def span_pass(
     groups: SpanGroups | None = None,
     *,
     pairs: list[tuple[str, str]] = (),
-    keep_clusters: bool = False,
     rows: np.ndarray | None = None,
 ) -> SpanPass:
-    """Match spans per article across `annotators` (the aggregation rule); fill the units for
-    claim_type and evidence, count span matches for each pair of `pairs` on the articles both
-    annotated, and keep the clusters when `keep_clusters` (the disagreement list needs them).
-    `rows` (a boolean per units row) keeps only those annotations."""
+    """Match spans per article across `annotators` (the aggregation rule, one span per
+    annotator in a unit), batch by batch of articles; code the units for claim_type and
+    evidence (a unit is named by its article and its anchor's offsets), and count span matches
+    for each pair of `pairs` on the articles both annotated. `rows` (a boolean per units row)
+    keeps only those annotations."""
     groups = SpanGroups.of(units, spans) if groups is None else groups
-    names = units["annotator"].tolist()
-    keep = units["annotator"].isin(annotators).to_numpy()
-    if rows is not None:
-        keep = keep & rows
-    chosen = units[keep]
-    annotated = chosen.groupby("annotator")["article_id"].agg(set).to_dict() if len(chosen) else {}
-    type_coder, evidence_coder = Coder(annotators), Coder(annotators)
+    column = pd.Index(annotators).get_indexer(units["annotator"])  # -1: not among them
+    owner = pd.Index(sorted(annotators)).get_indexer(units["annotator"])  # in the names' order
+    keep = column >= 0 if rows is None else (column >= 0) & rows
+    annotated = annotated_articles(units, groups, column, keep, len(annotators))
+    pair_columns = [(annotators.index(a), annotators.index(b)) for a, b in pairs]
+    type_coder, evidence_coder = Coder(len(annotators)), Coder(len(annotators))
     pair_counts = {pair: [0, 0, 0] for pair in pairs}
-    clusters_out = []
-    for article in groups.articles(keep, desc="agreement"):
-        who = [names[u] for u in article.unit]  # one owner per annotator, not per annotation
-        type_coder.next_article()
-        evidence_coder.next_article()
-        for cluster in match_spans(article.start, article.end, who):
-            unit = (article.start[cluster[0]], article.end[cluster[0]])  # the anchor names the unit
-            if keep_clusters:
-                clusters_out.append({"article": article, "who": who, "cluster": cluster})
-            types, ranks = {}, {}
-            for i in cluster:  # one span per annotator
-                types[who[i]] = article.claim_type[i]
-                rank = EVIDENCE_RANKS[article.evidence[i]] if article.evidence[i] != NO_LABEL else None
-                if rank is not None:
-                    ranks[who[i]] = rank
-            type_coder.add(unit, types)
-            if ranks:
-                evidence_coder.add(unit, ranks)
+    for batch in groups.clusters(owner, keep, desc="agreement"):
+        position = batch.span
+        anchor = position[batch.bounds[:-1]][batch.of_span()]  # each span's cluster's first span
+        key = [batch.group[batch.of_span()], groups.start[anchor], groups.end[anchor]]
+        who = column[groups.unit[position]]
+        type_coder.add(key, who, groups.claim_type[position])
+        rank = RANK_OF_EVIDENCE[groups.evidence[position]]
+        given = rank >= 0
+        evidence_coder.add([k[given] for k in key], who[given], rank[given])
         if pair_counts:
-            count_pairs(article.article_id, article, who, annotated, pair_counts)
+            count_pairs(batch, groups, who, annotated, pair_columns, pair_counts)
     return SpanPass(
         Units(CLAIM_TYPE.name, "nominal", None, type_coder.coded()),
         Units(EVIDENCE.name, "ordinal", None, evidence_coder.coded()),
         pair_counts,
-        clusters_out,
     )
+
+
+def annotated_articles(
+    units: pd.DataFrame, groups: SpanGroups, column: np.ndarray, keep: np.ndarray, n_annotators: int
+) -> np.ndarray:
+    """span groups × annotators: whether the annotator has a kept annotation of the group's article."""
+    group = pd.Index(groups.article_ids).get_indexer(units["article_id"])  # -1: an article without spans
+    chosen = keep & (group >= 0)
+    annotated = np.zeros((len(groups.article_ids), n_annotators), dtype=bool)
+    annotated[group[chosen], column[chosen]] = True
+    return annotated
 
 
 def article_units(units: pd.DataFrame, annotators: list[str], rows: np.ndarray | None = None) -> list[Units]:

@@ -17,8 +17,8 @@ import itertools
 
 import pandas as pd
 
-from builders.build.agreement import article_units, people, span_pass
-from builders.build.spans import SpanGroups
+from builders.build.agreement import article_units, people
+from builders.build.spans import SpanGroups, match_spans
 from builders.features import decode
 from builders.schema import CLAIM_TYPE, EVIDENCE, EVIDENCE_EXPLAINED, HARMS_EXPLAINED
 
@@ -34,11 +34,10 @@ def disagreements(
     per_article = units[units["annotator"].isin(annotators)].groupby("article_id")["annotator"].apply(sorted)
     rows = []
     texts = spans["text"]
-    for cluster in span_pass(units, spans, annotators, groups, keep_clusters=True).clusters:
-        present = per_article[cluster["article"].article_id]
+    for article, who, members in _span_units(units, spans, annotators, groups):
+        present = per_article[article.article_id]
         if len(present) < 2:
             continue
-        article, who, members = cluster["article"], cluster["who"], cluster["cluster"]
         spans_of = {who[i]: i for i in members}  # one span per annotator in a unit
         boundary, label = [], {CLAIM_TYPE.name: [], EVIDENCE.name: []}
         for a, b in itertools.combinations(sorted(spans_of), 2):
@@ -70,6 +69,17 @@ def disagreements(
         )
     rows += _article_rows(units, annotators)
     return pd.DataFrame(rows, columns=COLUMNS).sort_values(["article_id", "unit"], ignore_index=True)
+
+
+def _span_units(units: pd.DataFrame, spans: pd.DataFrame, annotators: list[str], groups: SpanGroups | None):
+    """(article spans, each span's annotator, the unit's spans) of every span unit: agreement's
+    clusters (the matching rule, one span per annotator), article by article."""
+    groups = SpanGroups.of(units, spans) if groups is None else groups
+    names = units["annotator"].tolist()
+    for article in groups.articles(units["annotator"].isin(annotators).to_numpy(), desc="disagreements"):
+        who = [names[u] for u in article.unit]
+        for members in match_spans(article.start, article.end, who):
+            yield article, who, members
 
 
 def _span_labels(article, i: int | None) -> str:

@@ -18,6 +18,7 @@ from builders.progress import progress
 from builders.schema import CLAIM_TYPE, EVIDENCE
 
 MATCH_IOU = 0.5
+BATCH_ARTICLES = 1000  # articles whose spans are clustered (and then aggregated or coded) together
 
 
 def iou(a_start: int, a_end: int, b_start: int, b_end: int) -> float:
@@ -34,15 +35,29 @@ def match_spans(starts: list[int], ends: list[int], owners: list) -> list[list[i
     Spans are taken in order of (start, end, owner). A span joins the cluster whose first span
     (its anchor) it overlaps most, if that IoU is at least MATCH_IOU and the cluster holds no
     span of the same owner yet (ties: the earlier cluster); otherwise it starts a cluster.
-    Returns lists of indexes. The hot loop of a build (millions of span pairs at 10,000
-    articles), so `iou` is written out: an anchor never starts after the span it is compared with."""
+    Returns lists of indexes, each in the order its spans joined."""
     order = sorted(range(len(starts)), key=lambda i: (starts[i], ends[i], owners[i]))
-    clusters: list[list[int]] = []
+    ids = cluster_ids([0] * len(order), *([column[i] for i in order] for column in (starts, ends, owners)))
+    clusters: list[list[int]] = [[] for _ in range(max(ids, default=-1) + 1)]
+    for i, cluster in zip(order, ids, strict=True):
+        clusters[cluster].append(i)
+    return clusters
+
+
+def cluster_ids(articles: list, starts: list[int], ends: list[int], owners: list) -> list[int]:
+    """The matching rule (`match_spans`) over spans already sorted by (article, start, end, owner),
+    several articles in one call: each span's cluster number, numbered in order of creation
+    (a cluster's members are the spans that carry its number, in the order they joined).
+    The hot loop of a build (millions of span pairs at 10,000 articles), so `iou` is written
+    out: an anchor never starts after the span it is compared with."""
+    ids: list[int] = []
     anchors: list[tuple[int, int]] = []  # each cluster's first span
     members: list[set] = []  # each cluster's owners
-    open_clusters: list[int] = []  # cluster indexes whose anchor may still overlap later spans
-    for i in order:
-        start, end, owner = starts[i], ends[i], owners[i]
+    open_clusters: list[int] = []  # clusters whose anchor may still overlap later spans
+    article = None
+    for span_article, start, end, owner in zip(articles, starts, ends, owners, strict=True):
+        if span_article != article:
+            article, open_clusters = span_article, []
         open_clusters = [c for c in open_clusters if anchors[c][1] > start]
         best, best_iou = None, MATCH_IOU
         for c in open_clusters:
@@ -53,14 +68,14 @@ def match_spans(starts: list[int], ends: list[int], owners: list) -> list[list[i
             if score >= best_iou and (best is None or score > best_iou) and owner not in members[c]:
                 best, best_iou = c, score
         if best is None:
-            clusters.append([i])
+            best = len(anchors)
             anchors.append((start, end))
             members.append({owner})
-            open_clusters.append(len(clusters) - 1)
+            open_clusters.append(best)
         else:
-            clusters[best].append(i)
             members[best].add(owner)
-    return clusters
+        ids.append(best)
+    return ids
 
 
 @dataclass(slots=True)
@@ -80,6 +95,34 @@ class ArticleSpans:
     def clusters(self) -> list[list[int]]:
         """The matching rule over this article's spans (one owner per annotation)."""
         return match_spans(self.start, self.end, self.uid_rank)
+
+
+@dataclass
+class Clusters:
+    """One batch of articles' span clusters, as columns. `span` lists positions into the
+    `SpanGroups` arrays, cluster after cluster, each cluster's spans in the order they joined it:
+    cluster c is `span[bounds[c]:bounds[c + 1]]`, in article `group[c]` (an index into
+    `SpanGroups.article_ids`). Clusters are in article order, each article's in order of creation."""
+
+    span: np.ndarray
+    bounds: np.ndarray
+    group: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.group)
+
+    @property
+    def sizes(self) -> np.ndarray:
+        return np.diff(self.bounds)
+
+    def of_span(self) -> np.ndarray:
+        """The cluster of each position in `span`."""
+        return np.repeat(np.arange(len(self.group)), self.sizes)
+
+    def subset(self, chosen: np.ndarray) -> Clusters:
+        """The clusters where `chosen` (a boolean per cluster) is true, in the same order."""
+        sizes = self.sizes[chosen]
+        return Clusters(self.span[chosen[self.of_span()]], np.concatenate([[0], np.cumsum(sizes)]), self.group[chosen])
 
 
 @dataclass
@@ -129,6 +172,32 @@ class SpanGroups:
             result_origin=spans["result_origin"].to_numpy()[known][order],
             n_spans=len(spans),
         )
+
+    def clusters(
+        self, owner: np.ndarray, keep: np.ndarray | None = None, batch: int = BATCH_ARTICLES, desc: str = "spans"
+    ) -> Iterator[Clusters]:
+        """The matching rule over every article, `batch` articles at a time: `owner` (an integer
+        per unit, in the order of the owners' names) says whose a span is (one span per owner in a
+        cluster); with `keep` (a boolean per unit), only spans of those units. Each batch is
+        clustered from its own articles' spans alone."""
+        n_groups = len(self.article_ids)
+        firsts = range(0, n_groups, batch)
+        for first in progress(firsts, desc=desc, unit="batch", total=len(firsts)):
+            last = min(first + batch, n_groups)
+            position = np.arange(self.bounds[first], self.bounds[last])
+            group = np.repeat(np.arange(first, last), np.diff(self.bounds[first : last + 1]))
+            if keep is not None:
+                chosen = keep[self.unit[position]]
+                position, group = position[chosen], group[chosen]
+            owners = owner[self.unit[position]]
+            # the rule's order: (start, end, owner) per article, then the groups' own order
+            order = np.lexsort((position, owners, self.end[position], self.start[position], group))
+            position, group, owners = position[order], group[order], owners[order]
+            start, end = self.start[position].tolist(), self.end[position].tolist()
+            ids = np.array(cluster_ids(group.tolist(), start, end, owners.tolist()), dtype=np.int64)
+            by_cluster = np.argsort(ids, kind="stable")  # members in the order they joined
+            bounds = np.concatenate([[0], np.cumsum(np.bincount(ids))]).astype(np.int64)
+            yield Clusters(position[by_cluster], bounds, group[by_cluster][bounds[:-1]])
 
     def articles(self, keep: np.ndarray | None = None, desc: str = "spans") -> Iterator[ArticleSpans]:
         """Each article's spans in span order; with `keep` (a boolean per unit), only spans of

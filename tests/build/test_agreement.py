@@ -141,20 +141,20 @@ def test_disagreement_list_for_adjudication(fixture_labels):
 
 
 def test_coded_span_units_equal_the_dict_table_they_replace():
-    """span_pass collects answers as integer arrays (Coder); the result must be what
+    """span_pass codes answers as columns, batch by batch (Coder); the result must be what
     code_matrix gives for the unit → {annotator: value} dict built the plain way, repeated
     unit keys (last answer wins) included."""
     from builders.build.coding import Coder, code_matrix
 
     rng = np.random.default_rng(7)
     annotators = ["a", "b", "c", "model/x"]
-    coder, table = Coder(annotators), {}
-    for _ in range(400):
-        unit = f"u{rng.integers(0, 120)}"
-        answers = {str(a): str(rng.choice(["efficacy", "safety", "dosage"])) for a in rng.choice(annotators, 2)}
-        coder.add(unit, answers)
-        for a, v in answers.items():
-            table.setdefault(unit, {})[a] = v
+    coder, table = Coder(len(annotators)), {}
+    for batch in range(4):  # keys of different batches never meet: the batch is part of the key
+        article, start = rng.integers(0, 10, 100), rng.integers(0, 4, 100)
+        who, value = rng.integers(0, len(annotators), 100), rng.choice([3, 0, 5], 100)
+        coder.add([np.full(100, batch), article, start], who, value)
+        for key in zip(article.tolist(), start.tolist(), who.tolist(), value.tolist(), strict=True):
+            table.setdefault((batch, *key[:2]), {})[annotators[key[2]]] = key[3]
     matrix, values = coder.coded()
     expected_matrix, expected_values = code_matrix(table, annotators)
     assert values == expected_values
