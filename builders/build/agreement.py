@@ -102,7 +102,7 @@ def span_pass(
         given = rank >= 0
         evidence_coder.add([k[given] for k in key], who[given], rank[given])
         if pair_counts:
-            count_pairs(batch, groups, who, annotated, pair_columns, pair_counts)
+            count_pairs(batch, groups, column, annotated, pair_columns, pair_counts)
     return SpanPass(
         Units(CLAIM_TYPE.name, "nominal", None, type_coder.coded()),
         Units(EVIDENCE.name, "ordinal", None, evidence_coder.coded()),

@@ -81,16 +81,16 @@ def claims_of(
     columns: dict[str, object] = {}
     tied = {}
     for family, codes in ((CLAIM_TYPE, groups.claim_type), (EVIDENCE, groups.evidence)):
-        decided, tied[family] = plurality_of(member, codes[position], n)
+        decided, tied[family.name] = plurality_of(member, codes[position], n)
         columns[family.name] = pd.arrays.IntegerArray(decided.astype(np.int8), decided == NO_LABEL)
-        _count(counts, f"{family.name}_ties", int(tied[family].sum()))
-        _count(counts, f"{family.name}_missing", int(((decided == NO_LABEL) & ~tied[family]).sum()))
+        _count(counts, f"{family.name}_ties", int(tied[family.name].sum()))
+        _count(counts, f"{family.name}_missing", int(((decided == NO_LABEL) & ~tied[family.name]).sum()))
     article_ids = [groups.article_ids[g] for g in claims.group.tolist()]
-    for c in np.flatnonzero(tied[CLAIM_TYPE] | tied[EVIDENCE]).tolist():
-        for family, codes in ((CLAIM_TYPE, groups.claim_type), (EVIDENCE, groups.evidence)):
-            if tied[family][c]:
+    for c in np.flatnonzero(tied[CLAIM_TYPE.name] | tied[EVIDENCE.name]).tolist():
+        for label, codes in ((CLAIM_TYPE.name, groups.claim_type), (EVIDENCE.name, groups.evidence)):
+            if tied[label][c]:
                 report["ties"].append(
-                    _tie(article_ids[c], int(start[c]), int(end[c]), family.name, claims, c, codes, groups, info)
+                    _tie(article_ids[c], int(start[c]), int(end[c]), label, claims, c, codes, groups, info)
                 )
     accepted = (groups.result_origin[position] == ACCEPTED_UNCHANGED) & (tier[member] < 2)
     versions = sorted_sets(member, info.version.codes[unit], info.version.names, n)
@@ -174,9 +174,9 @@ def sorted_sets(member: np.ndarray, codes: np.ndarray, names: list, n: int) -> l
 
 def _claim_ids(article_ids: list[str], start: np.ndarray, end: np.ndarray) -> list[str]:
     """`article:start-end`; two clusters can settle on the same offsets: `#2`, `#3` … keep ids unique."""
-    ids = [f"{a}:{s}-{e}" for a, s, e in zip(article_ids, start.tolist(), end.tolist(), strict=True)]
-    seen = pd.Series(ids).groupby(ids, sort=False).cumcount().to_numpy() + 1
-    return [i if n == 1 else f"{i}#{n}" for i, n in zip(ids, seen.tolist(), strict=True)]
+    ids = pd.Series([f"{a}:{s}-{e}" for a, s, e in zip(article_ids, start.tolist(), end.tolist(), strict=True)])
+    seen = ids.groupby(ids, sort=False).cumcount() + 1
+    return [i if n == 1 else f"{i}#{n}" for i, n in zip(ids.tolist(), seen.tolist(), strict=True)]
 
 
 def _tie(article_id, start, end, label, claims, c, codes, groups, info) -> dict:

@@ -14,16 +14,17 @@ from builders.build.spans import Clusters, SpanGroups
 def count_pairs(
     batch: Clusters,
     groups: SpanGroups,
-    who: np.ndarray,
+    column: np.ndarray,
     annotated: np.ndarray,
     pair_columns: list[tuple[int, int]],
     pair_counts: dict[tuple[str, str], list[int]],
 ) -> None:
     """Add one batch's exact and overlap span matches, and spans, to each pair (`pair_columns`:
     the annotator columns of `pair_counts`' pairs), on the articles both annotated (`annotated`:
-    span groups × annotator columns). `who` is the annotator column of each span of `batch`."""
-    group = batch.group[batch.of_span()]
-    start, end = groups.start[batch.span], groups.end[batch.span]
+    span groups × annotator columns). `column` is the annotator column of each unit."""
+    position = np.sort(batch.span)  # the batch's spans in span order: by (article, start, end)
+    group = np.searchsorted(groups.bounds, position, side="right") - 1
+    start, end, who = groups.start[position], groups.end[position], column[groups.unit[position]]
     for figures, (a, b) in zip(pair_counts.values(), pair_columns, strict=True):
         both = annotated[group, a] & annotated[group, b]
         left, right = both & (who == a), both & (who == b)
@@ -37,10 +38,10 @@ Spans = tuple[np.ndarray, np.ndarray, np.ndarray]  # article (span group), start
 
 
 def match_pairs(left: Spans, right: Spans) -> tuple[int, int]:
-    """(exact, overlap), summed over articles: how many pairs of a `left` and a `right` span of
-    one article have identical offsets, and how many of `left`'s spans (in span order) match one
-    of `right`'s at IoU >= 0.5 (the best one not yet matched; ties: the later in span order);
-    each span is in one pair at most."""
+    """(exact, overlap), summed over articles, of two sides each sorted by (article, start, end):
+    how many pairs of a `left` and a `right` span of one article have identical offsets, and how
+    many of `left`'s spans (in span order) match one of `right`'s at IoU >= 0.5 (the best one not
+    yet matched; ties: the later in span order); each span is in one pair at most."""
     if not len(left[0]) or not len(right[0]):
         return 0, 0
     sides = pd.DataFrame({"group": np.concatenate([left[0], right[0]]), "start": np.concatenate([left[1], right[1]])})
@@ -53,10 +54,8 @@ def match_pairs(left: Spans, right: Spans) -> tuple[int, int]:
 
 
 def candidates(left: Spans, right: Spans) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every (left, right) pair of one article at IoU >= 0.5, as indexes into the sides sorted
-    by (article, start, end), in left order, with the IoU."""
-    left = tuple(column[np.lexsort(left[::-1])] for column in left)
-    right = tuple(column[np.lexsort(right[::-1])] for column in right)
+    """Every (left, right) pair of one article at IoU >= 0.5, as indexes into the sides (each
+    sorted by article, start, end), in left order, with the IoU."""
     (left_group, left_start, left_end), (right_group, right_start, right_end) = left, right
     base = int(max(left_end.max(), right_end.max())) + 1  # (article, start) as one sortable number
     key = right_group * base + right_start

@@ -37,45 +37,65 @@ def match_spans(starts: list[int], ends: list[int], owners: list) -> list[list[i
     span of the same owner yet (ties: the earlier cluster); otherwise it starts a cluster.
     Returns lists of indexes, each in the order its spans joined."""
     order = sorted(range(len(starts)), key=lambda i: (starts[i], ends[i], owners[i]))
-    ids = cluster_ids([0] * len(order), *([column[i] for i in order] for column in (starts, ends, owners)))
-    clusters: list[list[int]] = [[] for _ in range(max(ids, default=-1) + 1)]
-    for i, cluster in zip(order, ids, strict=True):
+    owner_rank = {o: r for r, o in enumerate(sorted(set(owners)))}
+    ids = cluster_ids(
+        np.zeros(len(order), dtype=np.int64),
+        np.array([starts[i] for i in order], dtype=np.int64),
+        np.array([ends[i] for i in order], dtype=np.int64),
+        np.array([owner_rank[owners[i]] for i in order], dtype=np.int64),
+    )
+    clusters: list[list[int]] = [[] for _ in range(int(ids.max(initial=-1)) + 1)]
+    for i, cluster in zip(order, ids.tolist(), strict=True):
         clusters[cluster].append(i)
     return clusters
 
 
-def cluster_ids(articles: list, starts: list[int], ends: list[int], owners: list) -> list[int]:
-    """The matching rule (`match_spans`) over spans already sorted by (article, start, end, owner),
-    several articles in one call: each span's cluster number, numbered in order of creation
-    (a cluster's members are the spans that carry its number, in the order they joined).
-    The hot loop of a build (millions of span pairs at 10,000 articles), so `iou` is written
-    out: an anchor never starts after the span it is compared with."""
-    ids: list[int] = []
-    anchors: list[tuple[int, int]] = []  # each cluster's first span
-    members: list[set] = []  # each cluster's owners
-    open_clusters: list[int] = []  # clusters whose anchor may still overlap later spans
-    article = None
-    for span_article, start, end, owner in zip(articles, starts, ends, owners, strict=True):
-        if span_article != article:
-            article, open_clusters = span_article, []
-        open_clusters = [c for c in open_clusters if anchors[c][1] > start]
-        best, best_iou = None, MATCH_IOU
-        for c in open_clusters:
-            anchor_start, anchor_end = anchors[c]
-            score = ((anchor_end if anchor_end < end else end) - start) / (
-                (anchor_end if anchor_end > end else end) - anchor_start
-            )
-            if score >= best_iou and (best is None or score > best_iou) and owner not in members[c]:
-                best, best_iou = c, score
-        if best is None:
-            best = len(anchors)
-            anchors.append((start, end))
-            members.append({owner})
-            open_clusters.append(best)
-        else:
-            members[best].add(owner)
-        ids.append(best)
-    return ids
+def cluster_ids(article: np.ndarray, start: np.ndarray, end: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """The matching rule (`match_spans`) over spans sorted by (article, start, end, owner),
+    several articles at once: each span's cluster number, in order of creation (a cluster's
+    members are the spans that carry its number, in the order they joined).
+
+    Only an earlier span at IoU >= MATCH_IOU can be a span's anchor: those pairs are found over
+    columns; a span with none starts a cluster, and only the spans with some are walked in order
+    (is the earlier span an anchor, is its cluster free of this owner)."""
+    earlier, later = matching_pairs(article, start, end)
+    anchor = np.ones(len(start), dtype=bool).tolist()  # a span that joins no cluster starts one
+    anchor_of = list(range(len(start)))
+    members: dict[int, set] = {}  # anchor → the owners of its cluster
+    owners = owner.tolist()
+    # every pair of a span comes after those of earlier spans, so an earlier span is settled
+    for i, j in zip(later.tolist(), earlier.tolist(), strict=True):  # each span's candidates best first
+        if not anchor[i] or not anchor[j]:  # placed already, or the earlier span joined a cluster
+            continue
+        cluster = members.setdefault(j, {owners[j]})
+        if owners[i] not in cluster:
+            cluster.add(owners[i])
+            anchor_of[i], anchor[i] = j, False
+    number = np.cumsum(np.array(anchor, dtype=np.int64)) - 1  # clusters numbered in the order their anchors come
+    return number[np.array(anchor_of, dtype=np.int64)]
+
+
+def matching_pairs(article: np.ndarray, start: np.ndarray, end: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(earlier, later): every pair of spans of one article (sorted by article, start, end) where
+    `earlier` comes first and their IoU is at least MATCH_IOU, ordered by the later span, then
+    best IoU first, then the earlier span (the rule's tie-break: the earlier cluster)."""
+    n = len(start)
+    if not n:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    base = int(end.max()) + 1
+    key = article * base + start  # (article, start) as one sortable number
+    # an earlier span at IoU >= 0.5 starts no earlier than start - length (overlap >= union / 2)
+    first = np.searchsorted(key, article * base + np.maximum(2 * start - end, 0))
+    count = np.arange(n) - first
+    later = np.repeat(np.arange(n), count)
+    earlier = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count) + np.repeat(first, count)
+    # the earlier span starts first, so overlap = min(ends) - start and union = max(ends) - its start
+    overlap = np.minimum(end[earlier], end[later]) - start[later]
+    score = overlap / (np.maximum(end[earlier], end[later]) - start[earlier])
+    match = (overlap > 0) & (score >= MATCH_IOU)
+    earlier, later, score = earlier[match], later[match], score[match]
+    order = np.lexsort((earlier, -score, later))
+    return earlier[order], later[order]
 
 
 @dataclass(slots=True)
@@ -174,13 +194,13 @@ class SpanGroups:
         )
 
     def clusters(
-        self, owner: np.ndarray, keep: np.ndarray | None = None, batch: int = BATCH_ARTICLES, desc: str = "spans"
+        self, owner: np.ndarray, keep: np.ndarray | None = None, batch: int | None = None, desc: str = "spans"
     ) -> Iterator[Clusters]:
         """The matching rule over every article, `batch` articles at a time: `owner` (an integer
         per unit, in the order of the owners' names) says whose a span is (one span per owner in a
         cluster); with `keep` (a boolean per unit), only spans of those units. Each batch is
-        clustered from its own articles' spans alone."""
-        n_groups = len(self.article_ids)
+        clustered from its own articles' spans alone (`batch`: BATCH_ARTICLES unless given)."""
+        n_groups, batch = len(self.article_ids), batch or BATCH_ARTICLES
         firsts = range(0, n_groups, batch)
         for first in progress(firsts, desc=desc, unit="batch", total=len(firsts)):
             last = min(first + batch, n_groups)
@@ -193,8 +213,7 @@ class SpanGroups:
             # the rule's order: (start, end, owner) per article, then the groups' own order
             order = np.lexsort((position, owners, self.end[position], self.start[position], group))
             position, group, owners = position[order], group[order], owners[order]
-            start, end = self.start[position].tolist(), self.end[position].tolist()
-            ids = np.array(cluster_ids(group.tolist(), start, end, owners.tolist()), dtype=np.int64)
+            ids = cluster_ids(group, self.start[position], self.end[position], owners)
             by_cluster = np.argsort(ids, kind="stable")  # members in the order they joined
             bounds = np.concatenate([[0], np.cumsum(np.bincount(ids))]).astype(np.int64)
             yield Clusters(position[by_cluster], bounds, group[by_cluster][bounds[:-1]])
