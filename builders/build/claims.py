@@ -8,12 +8,12 @@ stated in builders/build/aggregate.py.
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from builders.build.spans import Clusters, SpanGroups
 from builders.features import CLAIM_COLUMNS, decode
@@ -168,8 +168,9 @@ def sorted_sets(member: np.ndarray, codes: np.ndarray, names: list, n: int) -> l
         return [[] for _ in range(n)]
     given = codes >= 0
     cluster, code = np.divmod(np.unique(member[given].astype(np.int64) * len(names) + codes[given]), len(names))
-    offsets = pa.array(np.searchsorted(cluster, np.arange(n + 1)), pa.int32())
-    return pa.ListArray.from_arrays(offsets, pa.array(names).take(pa.array(code))).to_pylist()
+    values = np.array(names, dtype=object)[code].tolist()
+    bounds = np.searchsorted(cluster, np.arange(n + 1)).tolist()
+    return [values[lo:hi] for lo, hi in itertools.pairwise(bounds)]
 
 
 def _claim_ids(article_ids: list[str], start: np.ndarray, end: np.ndarray) -> list[str]:

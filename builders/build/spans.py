@@ -59,17 +59,17 @@ def cluster_ids(article: np.ndarray, start: np.ndarray, end: np.ndarray, owner: 
     columns; a span with none starts a cluster, and only the spans with some are walked in order
     (is the earlier span an anchor, is its cluster free of this owner)."""
     earlier, later = matching_pairs(article, start, end)
+    mine = owner[earlier] != owner[later]  # an anchor's cluster holds its own owner from the start
+    earlier, later = earlier[mine], later[mine]
+    width = int(owner.max(initial=0)) + 1
     anchor = np.ones(len(start), dtype=bool).tolist()  # a span that joins no cluster starts one
     anchor_of = list(range(len(start)))
-    members: dict[int, set] = {}  # anchor → the owners of its cluster
-    owners = owner.tolist()
+    joined: set[int] = set()  # anchor * width + owner: the owners that joined each cluster
     # every pair of a span comes after those of earlier spans, so an earlier span is settled
-    for i, j in zip(later.tolist(), earlier.tolist(), strict=True):  # each span's candidates best first
-        if not anchor[i] or not anchor[j]:  # placed already, or the earlier span joined a cluster
-            continue
-        cluster = members.setdefault(j, {owners[j]})
-        if owners[i] not in cluster:
-            cluster.add(owners[i])
+    pairs = zip(later.tolist(), earlier.tolist(), (earlier * width + owner[later]).tolist(), strict=True)
+    for i, j, cluster_owner in pairs:  # each span's candidates, best first
+        if anchor[i] and anchor[j] and cluster_owner not in joined:  # i unplaced, j an anchor, owner new there
+            joined.add(cluster_owner)
             anchor_of[i], anchor[i] = j, False
     number = np.cumsum(np.array(anchor, dtype=np.int64)) - 1  # clusters numbered in the order their anchors come
     return number[np.array(anchor_of, dtype=np.int64)]
