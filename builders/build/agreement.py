@@ -11,8 +11,9 @@ two of the chosen annotators labelled count:
   (ordinal by rank; `not_applicable` is left out);
 - articles are the units for each risk-disclosure item (present/absent, nominal) and for
   `harms_explained` and `evidence_explained` (nominal).
-Krippendorff's alpha comes from the `krippendorff` package, with a bootstrap interval over the
-same units (coding.BOOTSTRAP); Cohen's kappa (pairs) from scikit-learn; span F1 per pair from
+Krippendorff's alpha is computed as the `krippendorff` package computes it (coding.py, over
+columns; tested against the package), with a bootstrap interval over the same units
+(coding.BOOTSTRAP); Cohen's kappa (pairs) from scikit-learn; span F1 per pair from
 builders/build/span_agreement.py. When fewer than two annotators share a unit, or only one
 value was ever given (alpha and kappa are then undefined), the figure is "not available", with
 the reason, never 1.0. Every figure carries the number of units behind it.
