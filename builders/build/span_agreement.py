@@ -5,7 +5,6 @@ them batch by batch of articles, over columns)."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from builders.build.coding import NOT_AVAILABLE_FEW, figure
 from builders.build.spans import Clusters, SpanGroups
@@ -44,13 +43,24 @@ def match_pairs(left: Spans, right: Spans) -> tuple[int, int]:
     yet matched; ties: the later in span order); each span is in one pair at most."""
     if not len(left[0]) or not len(right[0]):
         return 0, 0
-    sides = pd.DataFrame({"group": np.concatenate([left[0], right[0]]), "start": np.concatenate([left[1], right[1]])})
-    sides["end"] = np.concatenate([left[2], right[2]])
-    sides["side"] = np.repeat([0, 1], [len(left[0]), len(right[0])])
-    per_side = sides.groupby(["group", "start", "end", "side"]).size().unstack(fill_value=0)
-    exact = int(per_side.reindex(columns=[0, 1], fill_value=0).min(axis=1).sum())  # each span taken once
+    exact = identical_pairs(left, right)
     left_span, right_span, score = candidates(left, right)
     return exact, greedy_matches(left_span, right_span, score)
+
+
+def identical_pairs(left: Spans, right: Spans) -> int:
+    """How many (left, right) pairs of identical offsets in one article, each span in one pair at
+    most: per distinct (article, start, end), the smaller of the two sides' counts."""
+    group, start, end = (np.concatenate([a, b]) for a, b in zip(left, right, strict=True))
+    is_right = np.repeat([False, True], [len(left[0]), len(right[0])])
+    order = np.lexsort((end, start, group))
+    group, start, end, is_right = group[order], start[order], end[order], is_right[order]
+    new = np.ones(len(order), dtype=bool)
+    new[1:] = (np.diff(group) != 0) | (np.diff(start) != 0) | (np.diff(end) != 0)
+    run = np.cumsum(new) - 1  # one number per distinct offsets
+    n_right = np.bincount(run[is_right], minlength=run[-1] + 1)
+    n_left = np.bincount(run[~is_right], minlength=run[-1] + 1)
+    return int(np.minimum(n_left, n_right).sum())
 
 
 def candidates(left: Spans, right: Spans) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
