@@ -27,8 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from builders.build.coding import BOOTSTRAP, Coder, Units, alpha, code_matrix, kappa
-from builders.build.labels import codes_or_none
+from builders.build.coding import BOOTSTRAP, Coder, Units, alpha, code_first, kappa
 from builders.build.span_agreement import count_pairs, span_f1
 from builders.build.spans import SpanGroups
 from builders.schema import (
@@ -122,26 +121,37 @@ def annotated_articles(
     return annotated
 
 
-def article_units(units: pd.DataFrame, annotators: list[str], rows: np.ndarray | None = None) -> list[Units]:
-    """The article-level labels' units (articles) of `annotators` (and of `rows`, if given)."""
+def answering(units: pd.DataFrame, annotators: list[str], rows: np.ndarray | None = None) -> pd.DataFrame:
+    """The annotations of `annotators` (and of `rows`, if given) that judged the article at all."""
     keep = units["annotator"].isin(annotators).to_numpy()
     chosen = units[keep if rows is None else keep & rows]
-    answered = chosen[RISK_DISCLOSURES.name].map(lambda v: isinstance(v, list)).astype(bool)  # judged the article
-    chosen = chosen[answered]
-    articles, annotators_ = chosen["article_id"].tolist(), chosen["annotator"].tolist()
+    return chosen[chosen[RISK_DISCLOSURES.name].map(lambda v: isinstance(v, list)).astype(bool)]
+
+
+def article_answers(units: pd.DataFrame, annotators: list[str], rows: np.ndarray | None = None) -> list[Units]:
+    """The article-level labels' units (articles) of `annotators` (and of `rows`, if given), coded
+    (columns in `annotators` order): an annotator's first answer to an article counts."""
+    chosen = answering(units, annotators, rows)
+    article, column = chosen["article_id"].to_numpy(), pd.Index(annotators).get_indexer(chosen["annotator"])
     checklists = chosen[RISK_DISCLOSURES.name].tolist()
-    out = []
-    for code, item in enumerate(RISK_DISCLOSURES.names):
-        table: dict[object, dict[str, object]] = {}
-        for article_id, annotator, items in zip(articles, annotators_, checklists, strict=True):
-            table.setdefault(article_id, {}).setdefault(annotator, int(code in items))
-        out.append(Units(f"{RISK_DISCLOSURES.name}.{item}", "nominal", table))
+    ticked = np.zeros((len(chosen), len(RISK_DISCLOSURES.names)), dtype=np.int64)  # annotations × items
+    items = np.fromiter(itertools.chain.from_iterable(checklists), dtype=np.int64)
+    ticked[np.repeat(np.arange(len(chosen)), [len(c) for c in checklists]), items] = 1
+    out = [
+        Units(
+            f"{RISK_DISCLOSURES.name}.{item}",
+            "nominal",
+            None,
+            code_first(article, column, ticked[:, code], len(annotators)),
+        )
+        for code, item in enumerate(RISK_DISCLOSURES.names)
+    ]
     for family in (HARMS_EXPLAINED, EVIDENCE_EXPLAINED):
-        table = {}
-        for article_id, annotator, value in zip(articles, annotators_, codes_or_none(chosen[family.name]), strict=True):
-            if value is not None:
-                table.setdefault(article_id, {}).setdefault(annotator, int(value))
-        out.append(Units(family.name, "nominal", table))
+        given = chosen[family.name].notna().to_numpy()
+        values = chosen[family.name][given].to_numpy(dtype=np.int64)
+        out.append(
+            Units(family.name, "nominal", None, code_first(article[given], column[given], values, len(annotators)))
+        )
     return out
 
 
@@ -181,9 +191,7 @@ def answers(
     annotators = sorted(annotators or people(units, rows))
     pairs = list(itertools.combinations(annotators, 2))
     found = span_pass(units, spans, annotators, groups, pairs=pairs, rows=rows)
-    coded = [
-        Units(u.label, u.level, None, code_matrix(u.table, annotators)) for u in article_units(units, annotators, rows)
-    ]
+    coded = article_answers(units, annotators, rows)
     return Answers(annotators, [found.claim_type, found.evidence, *coded], found.pair_counts)
 
 

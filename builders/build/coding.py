@@ -204,6 +204,17 @@ def code_matrix(table: dict[object, dict[str, object]], annotators: list[str]) -
     return matrix, values
 
 
+def code_first(keys: np.ndarray, column: np.ndarray, value: np.ndarray, n_columns: int) -> tuple[np.ndarray, list]:
+    """`code_matrix` of the table that keeps each (unit key, column)'s first value: rows in the
+    order the keys first appear (parallel arrays: unit key, annotator column, value)."""
+    row = pd.factorize(keys)[0]
+    first = np.unique(row * n_columns + column, return_index=True)[1]
+    values, code = np.unique(value[first], return_inverse=True)
+    matrix = np.full((int(row.max(initial=-1)) + 1, n_columns), -1, dtype=np.int32)
+    matrix[row[first], column[first]] = code.reshape(-1)
+    return matrix, values.tolist()
+
+
 def kappa(units: Units, a: str, b: str, annotators: list[str]) -> dict:
     """Cohen's kappa of two annotators on the units both labelled (linear weights for ordinal),
     from `units.coded`, whose columns follow `annotators`."""

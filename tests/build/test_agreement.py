@@ -159,3 +159,39 @@ def test_coded_span_units_equal_the_dict_table_they_replace():
     expected_matrix, expected_values = code_matrix(table, annotators)
     assert values == expected_values
     assert (matrix == expected_matrix).all()
+
+
+def test_coded_article_answers_equal_the_dict_tables_they_replace():
+    """The article-level answers coded over columns are code_matrix of the plain
+    article → {annotator: value} tables (the first answer of an annotator counts; unanswered
+    questions and annotations that judged nothing left out)."""
+    from builders.build.agreement import article_answers
+    from builders.build.coding import code_matrix
+    from builders.build.disagreements import _article_tables
+    from builders.schema import EVIDENCE_EXPLAINED, RISK_DISCLOSURES
+
+    rng = np.random.default_rng(13)
+    n = 400
+    items = len(RISK_DISCLOSURES.names)
+    units = pd.DataFrame(
+        {
+            "article_id": [f"khc-{i:03d}" for i in rng.integers(0, 60, n)],
+            "annotator": rng.choice(["a", "b", "c"], n),  # repeats: several annotations of one annotator
+            "origin": HUMAN,
+            RISK_DISCLOSURES.name: [
+                None if rng.random() < 0.1 else sorted(set(rng.integers(0, items, rng.integers(0, 4)).tolist()))
+                for _ in range(n)
+            ],
+            HARMS_EXPLAINED.name: pd.array(
+                [None if rng.random() < 0.3 else int(rng.integers(0, 3)) for _ in range(n)], dtype="Int8"
+            ),
+            EVIDENCE_EXPLAINED.name: pd.array([None] * n, dtype="Int8"),
+        }
+    )
+    annotators = ["a", "b", "c"]
+    got = article_answers(units, annotators)
+    expected = _article_tables(units, annotators)
+    assert [u.label for u in got] == [u.label for u in expected]
+    for g, e in zip(got, expected, strict=True):
+        matrix, values = code_matrix(e.table, annotators)
+        assert g.coded[1] == values and g.coded[0].shape == matrix.shape and (g.coded[0] == matrix).all()
