@@ -56,20 +56,35 @@ def cluster_ids(article: np.ndarray, start: np.ndarray, end: np.ndarray, owner: 
     members are the spans that carry its number, in the order they joined).
 
     Only an earlier span at IoU >= MATCH_IOU can be a span's anchor: those pairs are found over
-    columns; a span with none starts a cluster, and only the spans with some are walked in order
-    (is the earlier span an anchor, is its cluster free of this owner)."""
+    columns; a span with none starts a cluster, the usual case is settled over columns too, and
+    only the rest is walked in order (is the earlier span an anchor, is its cluster free of this
+    owner)."""
     earlier, later = matching_pairs(article, start, end)
     mine = owner[earlier] != owner[later]  # an anchor's cluster holds its own owner from the start
     earlier, later = earlier[mine], later[mine]
     width = int(owner.max(initial=0)) + 1
-    anchor = np.ones(len(start), dtype=bool).tolist()  # a span that joins no cluster starts one
-    anchor_of = list(range(len(start)))
-    joined: set[int] = set()  # anchor * width + owner: the owners that joined each cluster
-    # every pair of a span comes after those of earlier spans, so an earlier span is settled
-    pairs = zip(later.tolist(), earlier.tolist(), (earlier * width + owner[later]).tolist(), strict=True)
-    for i, j, cluster_owner in pairs:  # each span's candidates, best first
-        if anchor[i] and anchor[j] and cluster_owner not in joined:  # i unplaced, j an anchor, owner new there
-            joined.add(cluster_owner)
+    cluster_owner = earlier * width + owner[later]  # a key per (anchor, owner joining it)
+    # The usual case, settled at once: a span's best candidate has no candidate itself (so it
+    # surely starts a cluster) and no other span of this owner could join that cluster.
+    has_candidate = np.zeros(len(start), dtype=bool)
+    has_candidate[later] = True
+    best = np.ones(len(later), dtype=bool)
+    best[1:] = later[1:] != later[:-1]
+    _, key_index, key_count = np.unique(cluster_owner, return_inverse=True, return_counts=True)
+    settled = best & ~has_candidate[earlier] & (key_count[key_index.reshape(-1)] == 1)
+    anchor = np.ones(len(start), dtype=bool)  # a span that joins no cluster starts one
+    anchor[later[settled]] = False
+    anchor_of = np.arange(len(start))
+    anchor_of[later[settled]] = earlier[settled]
+    joined = set(cluster_owner[settled].tolist())  # the owners that joined each cluster, as keys
+    # The rest in order: every pair of a span comes after those of earlier spans, so an earlier
+    # span is settled by the time a later one looks at it.
+    rest = ~np.isin(later, later[settled])
+    anchor, anchor_of = anchor.tolist(), anchor_of.tolist()
+    pairs = zip(later[rest].tolist(), earlier[rest].tolist(), cluster_owner[rest].tolist(), strict=True)
+    for i, j, key in pairs:  # each span's candidates, best first
+        if anchor[i] and anchor[j] and key not in joined:  # i unplaced, j an anchor, the owner new there
+            joined.add(key)
             anchor_of[i], anchor[i] = j, False
     number = np.cumsum(np.array(anchor, dtype=np.int64)) - 1  # clusters numbered in the order their anchors come
     return number[np.array(anchor_of, dtype=np.int64)]
