@@ -24,31 +24,23 @@ Rules (the card and README repeat them):
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from builders.build.claims import CODE_COLUMNS, TIER_ORIGIN, TIER_RULE, UnitColumns, claims_of
 from builders.build.labels import codes_or_none
-from builders.build.spans import ArticleSpans, SpanGroups
+from builders.build.spans import SpanGroups
 from builders.features import ARTICLE_LABEL_COLUMNS, CLAIM_COLUMNS, decode
 from builders.schema import (
     ACCEPTED_UNCHANGED,
-    AGGREGATION_RULES,
-    CLAIM_TYPE,
-    EVIDENCE,
     EVIDENCE_EXPLAINED,
     HARMS_EXPLAINED,
     HUMAN,
-    MODEL,
-    NO_LABEL,
     RISK_DISCLOSURES,
 )
-
-# Tiers of rule 1: 0 ground truth, 1 human majority, 2 model; each tier's ORIGIN and AGGREGATION code.
-TIER_RULE = {tier: AGGREGATION_RULES.index(rule) for tier, rule in enumerate(AGGREGATION_RULES)}
-TIER_ORIGIN = {0: HUMAN, 1: HUMAN, 2: MODEL}
-CODE_COLUMNS = ("origin", "aggregation", CLAIM_TYPE.name, EVIDENCE.name, HARMS_EXPLAINED.name, EVIDENCE_EXPLAINED.name)
 
 
 @dataclass
@@ -101,126 +93,40 @@ def aggregate(units: pd.DataFrame, spans: pd.DataFrame, groups: SpanGroups | Non
     chosen = choose_tier(units, counts, report)
     keep = np.zeros(len(units), dtype=bool)
     keep[units.index.get_indexer(chosen.index)] = True
-    info = _UnitInfo(units, chosen)
     counts["spans_not_in_deciding_tier"] = groups.n_spans - int(keep[groups.unit].sum())
-    n_units = Counter(chosen["article_id"].tolist())
-
-    columns: dict[str, list] = {c: [] for c in CLAIM_COLUMNS if c != "text"}
-    text_rows: list[int] = []
-    for article in groups.articles(keep, desc="aggregating spans"):
-        _claims_of_article(article, n_units[article.article_id], info, columns, text_rows, counts, report)
-    columns["text"] = spans["text"].take(text_rows).tolist()
-    claims = _frame({c: columns[c] for c in CLAIM_COLUMNS})
+    batches = list(claim_batches(units, spans, groups, chosen, counts, report))
+    claims = pd.concat(batches, ignore_index=True) if batches else _frame({c: [] for c in CLAIM_COLUMNS})
     articles = _article_labels(chosen, counts, report)
     counts["claims"] = len(claims)
     return Aggregated(claims, articles, counts, report)
+
+
+def claim_batches(
+    units: pd.DataFrame, spans: pd.DataFrame, groups: SpanGroups, chosen: pd.DataFrame, counts: Counter, report: dict
+) -> Iterator[pd.DataFrame]:
+    """The claims (rules 2 and 3, and rule 4's span labels) of the deciding units `chosen`, one
+    table per batch of articles (`SpanGroups.clusters`), each made from its batch's spans alone."""
+    keep = np.zeros(len(units), dtype=bool)
+    keep[units.index.get_indexer(chosen.index)] = True
+    info = UnitColumns(units, chosen, groups)
+    for batch in groups.clusters(info.uid.codes, keep, desc="aggregating spans"):
+        claims = claims_of(batch, groups, info, spans, counts, report)
+        if len(claims):
+            yield claims
 
 
 def _frame(columns: dict[str, list]) -> pd.DataFrame:
     """A table whose code columns are nullable integers (a tie or a missing label is null)."""
     frame = pd.DataFrame(columns)
     for column in CODE_COLUMNS:
-        if column in frame:
+        if column in frame and not isinstance(frame[column].dtype, pd.Int8Dtype):
             frame[column] = pd.array(frame[column].tolist(), dtype="Int8")
     return frame
-
-
-class _UnitInfo:
-    """Per-unit columns as plain lists, indexed by position in `units`."""
-
-    def __init__(self, units: pd.DataFrame, chosen: pd.DataFrame):
-        self.uid = units["annotation_uid"].tolist()
-        self.annotator = units["annotator"].tolist()
-        self.guideline_version = codes_or_none(units["guideline_version"])
-        self.tier = [0] * len(units)
-        for position, tier in zip(units.index.get_indexer(chosen.index), chosen["tier"].tolist(), strict=True):
-            self.tier[position] = tier
 
 
 def _versions(values) -> str | None:
     found = sorted({v for v in values if isinstance(v, str)})
     return ",".join(found) if found else None
-
-
-def _claims_of_article(
-    article: ArticleSpans,
-    k: int,
-    info: _UnitInfo,
-    columns: dict[str, list],
-    text_rows: list[int],
-    counts: Counter,
-    report: dict,
-) -> None:
-    """Append the article's claims to `columns` (`article`: the deciding tier's spans)."""
-    tier = info.tier[article.unit[0]]
-    ids: Counter = Counter()
-    for cluster in article.clusters():
-        if 2 * len(cluster) <= k:
-            _unmatched(article, cluster, k, info, counts, report)
-            continue
-        offsets = Counter((article.start[i], article.end[i]) for i in cluster)
-        start, end = min(offsets, key=lambda se: (-offsets[se], se[0], se[1] - se[0]))
-        text_rows.append(next(article.row[i] for i in cluster if (article.start[i], article.end[i]) == (start, end)))
-        for family, codes in ((CLAIM_TYPE, article.claim_type), (EVIDENCE, article.evidence)):
-            votes = [codes[i] if codes[i] != NO_LABEL else None for i in cluster]
-            decided, tied = plurality(votes)
-            if tied:
-                counts[f"{family.name}_ties"] += 1
-                named = {
-                    info.annotator[article.unit[i]]: decode("claims", family.name, v)
-                    for i, v in zip(cluster, votes, strict=True)
-                }
-                report["ties"].append(
-                    {
-                        "article_id": article.article_id,
-                        "start": start,
-                        "end": end,
-                        "label": family.name,
-                        "votes": dict(sorted(named.items())),
-                    }
-                )
-            elif decided is None:
-                counts[f"{family.name}_missing"] += 1
-            columns[family.name].append(decided)
-        claim_id = f"{article.article_id}:{start}-{end}"
-        ids[claim_id] += 1  # two clusters can settle on the same offsets; keep ids unique
-        columns["claim_id"].append(claim_id if ids[claim_id] == 1 else f"{claim_id}#{ids[claim_id]}")
-        columns["article_id"].append(article.article_id)
-        columns["start"].append(start)
-        columns["end"].append(end)
-        columns["origin"].append(TIER_ORIGIN[tier])
-        columns["aggregation"].append(TIER_RULE[tier])
-        columns["n_annotators"].append(k)
-        columns["n_marked"].append(len(cluster))
-        columns["n_accepted_unchanged"].append(
-            sum(1 for i in cluster if tier < 2 and article.result_origin[i] == ACCEPTED_UNCHANGED)
-        )
-        columns["annotators"].append(sorted({info.annotator[article.unit[i]] for i in cluster}))
-        columns["source_annotations"].append(sorted(info.uid[article.unit[i]] for i in cluster))
-        columns["guideline_version"].append(_versions(info.guideline_version[article.unit[i]] for i in cluster))
-
-
-def _unmatched(
-    article: ArticleSpans, cluster: list[int], k: int, info: _UnitInfo, counts: Counter, report: dict
-) -> None:
-    """A cluster marked by half of the tier's annotators or fewer: counted and listed, not a claim."""
-    counts["unmatched_spans"] += len(cluster)
-    report["unmatched_spans"].append(
-        {
-            "article_id": article.article_id,
-            "marked_by": len(cluster),
-            "annotators": k,
-            "spans": [
-                {
-                    "annotator": info.annotator[article.unit[i]],
-                    "start": article.start[i],
-                    "end": article.end[i],
-                    "claim_type": decode("claims", CLAIM_TYPE.name, article.claim_type[i]),
-                }
-                for i in cluster
-            ],
-        }
-    )
 
 
 def _article_labels(chosen: pd.DataFrame, counts: Counter, report: dict) -> pd.DataFrame:

@@ -11,8 +11,9 @@ two of the chosen annotators labelled count:
   (ordinal by rank; `not_applicable` is left out);
 - articles are the units for each risk-disclosure item (present/absent, nominal) and for
   `harms_explained` and `evidence_explained` (nominal).
-Krippendorff's alpha comes from the `krippendorff` package, with a bootstrap interval over the
-same units (coding.BOOTSTRAP); Cohen's kappa (pairs) from scikit-learn; span F1 per pair from
+Krippendorff's alpha is computed as the `krippendorff` package computes it (coding.py, over
+columns; tested against the package), with a bootstrap interval over the same units
+(coding.BOOTSTRAP); Cohen's kappa (pairs) from scikit-learn; span F1 per pair from
 builders/build/span_agreement.py. When fewer than two annotators share a unit, or only one
 value was ever given (alpha and kappa are then undefined), the figure is "not available", with
 the reason, never 1.0. Every figure carries the number of units behind it.
@@ -26,10 +27,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from builders.build.coding import BOOTSTRAP, Coder, Units, alpha, code_matrix, kappa
-from builders.build.labels import codes_or_none
+from builders.build.coding import BOOTSTRAP, Coder, Units, alpha, code_first, kappa
 from builders.build.span_agreement import count_pairs, span_f1
-from builders.build.spans import SpanGroups, match_spans
+from builders.build.spans import SpanGroups
 from builders.schema import (
     ACCEPTED_UNCHANGED,
     ARTICLE_FAMILIES,
@@ -40,7 +40,6 @@ from builders.schema import (
     HARMS_EXPLAINED,
     HUMAN,
     MODEL,
-    NO_LABEL,
     RISK_DISCLOSURES,
 )
 
@@ -60,12 +59,15 @@ AGREEMENT_UNIT_COLUMNS = [
 @dataclass
 class SpanPass:
     """What one pass over every article's spans gives agreement: the units for claim_type and
-    evidence, span-matching counts per pair, and (if asked) the clusters themselves."""
+    evidence, and span-matching counts per pair."""
 
     claim_type: Units
     evidence: Units
     pair_counts: dict[tuple[str, str], list[int]]  # (a, b) → [exact, overlap, spans]
-    clusters: list[dict]
+
+
+# evidence code → rank (-1: none, for NO_LABEL and `not_applicable`); index -1 is NO_LABEL
+RANK_OF_EVIDENCE = np.array([-1 if r is None else r for r in EVIDENCE_RANKS] + [-1], dtype=np.int64)
 
 
 def span_pass(
@@ -75,70 +77,81 @@ def span_pass(
     groups: SpanGroups | None = None,
     *,
     pairs: list[tuple[str, str]] = (),
-    keep_clusters: bool = False,
     rows: np.ndarray | None = None,
 ) -> SpanPass:
-    """Match spans per article across `annotators` (the aggregation rule); fill the units for
-    claim_type and evidence, count span matches for each pair of `pairs` on the articles both
-    annotated, and keep the clusters when `keep_clusters` (the disagreement list needs them).
-    `rows` (a boolean per units row) keeps only those annotations."""
+    """Match spans per article across `annotators` (the aggregation rule, one span per
+    annotator in a unit), batch by batch of articles; code the units for claim_type and
+    evidence (a unit is named by its article and its anchor's offsets), and count span matches
+    for each pair of `pairs` on the articles both annotated. `rows` (a boolean per units row)
+    keeps only those annotations."""
     groups = SpanGroups.of(units, spans) if groups is None else groups
-    names = units["annotator"].tolist()
-    keep = units["annotator"].isin(annotators).to_numpy()
-    if rows is not None:
-        keep = keep & rows
-    chosen = units[keep]
-    annotated = chosen.groupby("annotator")["article_id"].agg(set).to_dict() if len(chosen) else {}
-    type_coder, evidence_coder = Coder(annotators), Coder(annotators)
+    column = pd.Index(annotators).get_indexer(units["annotator"])  # -1: not among them
+    owner = pd.Index(sorted(annotators)).get_indexer(units["annotator"])  # in the names' order
+    keep = column >= 0 if rows is None else (column >= 0) & rows
+    annotated = annotated_articles(units, groups, column, keep, len(annotators))
+    pair_columns = [(annotators.index(a), annotators.index(b)) for a, b in pairs]
+    type_coder, evidence_coder = Coder(len(annotators)), Coder(len(annotators))
     pair_counts = {pair: [0, 0, 0] for pair in pairs}
-    clusters_out = []
-    for article in groups.articles(keep, desc="agreement"):
-        who = [names[u] for u in article.unit]  # one owner per annotator, not per annotation
-        type_coder.next_article()
-        evidence_coder.next_article()
-        for cluster in match_spans(article.start, article.end, who):
-            unit = (article.start[cluster[0]], article.end[cluster[0]])  # the anchor names the unit
-            if keep_clusters:
-                clusters_out.append({"article": article, "who": who, "cluster": cluster})
-            types, ranks = {}, {}
-            for i in cluster:  # one span per annotator
-                types[who[i]] = article.claim_type[i]
-                rank = EVIDENCE_RANKS[article.evidence[i]] if article.evidence[i] != NO_LABEL else None
-                if rank is not None:
-                    ranks[who[i]] = rank
-            type_coder.add(unit, types)
-            if ranks:
-                evidence_coder.add(unit, ranks)
+    for batch in groups.clusters(owner, keep, desc="agreement"):
+        position = batch.span
+        anchor = position[batch.bounds[:-1]][batch.of_span()]  # each span's cluster's first span
+        key = [batch.group[batch.of_span()], groups.start[anchor], groups.end[anchor]]
+        who = column[groups.unit[position]]
+        type_coder.add(key, who, groups.claim_type[position])
+        rank = RANK_OF_EVIDENCE[groups.evidence[position]]
+        given = rank >= 0
+        evidence_coder.add([k[given] for k in key], who[given], rank[given])
         if pair_counts:
-            count_pairs(article.article_id, article, who, annotated, pair_counts)
+            count_pairs(batch, groups, column, annotated, pair_columns, pair_counts)
     return SpanPass(
         Units(CLAIM_TYPE.name, "nominal", None, type_coder.coded()),
         Units(EVIDENCE.name, "ordinal", None, evidence_coder.coded()),
         pair_counts,
-        clusters_out,
     )
 
 
-def article_units(units: pd.DataFrame, annotators: list[str], rows: np.ndarray | None = None) -> list[Units]:
-    """The article-level labels' units (articles) of `annotators` (and of `rows`, if given)."""
+def annotated_articles(
+    units: pd.DataFrame, groups: SpanGroups, column: np.ndarray, keep: np.ndarray, n_annotators: int
+) -> np.ndarray:
+    """span groups × annotators: whether the annotator has a kept annotation of the group's article."""
+    group = pd.Index(groups.article_ids).get_indexer(units["article_id"])  # -1: an article without spans
+    chosen = keep & (group >= 0)
+    annotated = np.zeros((len(groups.article_ids), n_annotators), dtype=bool)
+    annotated[group[chosen], column[chosen]] = True
+    return annotated
+
+
+def answering(units: pd.DataFrame, annotators: list[str], rows: np.ndarray | None = None) -> pd.DataFrame:
+    """The annotations of `annotators` (and of `rows`, if given) that judged the article at all."""
     keep = units["annotator"].isin(annotators).to_numpy()
     chosen = units[keep if rows is None else keep & rows]
-    answered = chosen[RISK_DISCLOSURES.name].map(lambda v: isinstance(v, list)).astype(bool)  # judged the article
-    chosen = chosen[answered]
-    articles, annotators_ = chosen["article_id"].tolist(), chosen["annotator"].tolist()
+    return chosen[chosen[RISK_DISCLOSURES.name].map(lambda v: isinstance(v, list)).astype(bool)]
+
+
+def article_answers(units: pd.DataFrame, annotators: list[str], rows: np.ndarray | None = None) -> list[Units]:
+    """The article-level labels' units (articles) of `annotators` (and of `rows`, if given), coded
+    (columns in `annotators` order): an annotator's first answer to an article counts."""
+    chosen = answering(units, annotators, rows)
+    article, column = chosen["article_id"].to_numpy(), pd.Index(annotators).get_indexer(chosen["annotator"])
     checklists = chosen[RISK_DISCLOSURES.name].tolist()
-    out = []
-    for code, item in enumerate(RISK_DISCLOSURES.names):
-        table: dict[object, dict[str, object]] = {}
-        for article_id, annotator, items in zip(articles, annotators_, checklists, strict=True):
-            table.setdefault(article_id, {}).setdefault(annotator, int(code in items))
-        out.append(Units(f"{RISK_DISCLOSURES.name}.{item}", "nominal", table))
+    ticked = np.zeros((len(chosen), len(RISK_DISCLOSURES.names)), dtype=np.int64)  # annotations × items
+    items = np.fromiter(itertools.chain.from_iterable(checklists), dtype=np.int64)
+    ticked[np.repeat(np.arange(len(chosen)), [len(c) for c in checklists]), items] = 1
+    out = [
+        Units(
+            f"{RISK_DISCLOSURES.name}.{item}",
+            "nominal",
+            None,
+            code_first(article, column, ticked[:, code], len(annotators)),
+        )
+        for code, item in enumerate(RISK_DISCLOSURES.names)
+    ]
     for family in (HARMS_EXPLAINED, EVIDENCE_EXPLAINED):
-        table = {}
-        for article_id, annotator, value in zip(articles, annotators_, codes_or_none(chosen[family.name]), strict=True):
-            if value is not None:
-                table.setdefault(article_id, {}).setdefault(annotator, int(value))
-        out.append(Units(family.name, "nominal", table))
+        given = chosen[family.name].notna().to_numpy()
+        values = chosen[family.name][given].to_numpy(dtype=np.int64)
+        out.append(
+            Units(family.name, "nominal", None, code_first(article[given], column[given], values, len(annotators)))
+        )
     return out
 
 
@@ -178,9 +191,7 @@ def answers(
     annotators = sorted(annotators or people(units, rows))
     pairs = list(itertools.combinations(annotators, 2))
     found = span_pass(units, spans, annotators, groups, pairs=pairs, rows=rows)
-    coded = [
-        Units(u.label, u.level, None, code_matrix(u.table, annotators)) for u in article_units(units, annotators, rows)
-    ]
+    coded = article_answers(units, annotators, rows)
     return Answers(annotators, [found.claim_type, found.evidence, *coded], found.pair_counts)
 
 

@@ -1,7 +1,7 @@
 """Agreement figures from coded answers: Krippendorff's alpha and Cohen's kappa.
 
-Answers are coded once into a units × annotators matrix of value indexes (`Coder` while the
-spans are walked, `code_matrix` for the article-level tables); the figures read that matrix.
+Answers are coded once into a units × annotators matrix of value indexes (`Coder` from the
+span clusters' columns, batch by batch; `code_matrix` for the article-level tables); the figures read that matrix.
 When fewer than two annotators share a unit, or only one value was ever given (alpha and
 kappa are then undefined), a figure is "not available", with the reason, never 1.0.
 
@@ -16,11 +16,10 @@ the corpus. Below `min_units` shared units no interval is given, with the reason
 from __future__ import annotations
 
 import math
-from array import array
 from dataclasses import dataclass
 
-import krippendorff
 import numpy as np
+import pandas as pd
 
 NOT_AVAILABLE_FEW = "fewer than two annotators labelled any shared unit"
 NOT_AVAILABLE_ONE_VALUE = "only one value was given, so agreement beyond chance is undefined"
@@ -62,47 +61,38 @@ class Units:
 
 
 class Coder:
-    """Collects (unit, annotator, value) answers as integer arrays and gives `code_matrix`'s
-    result for them: rows in the order units first got an answer, columns the annotators,
-    entries indexes into the sorted distinct values (ClassLabel codes, evidence ranks, 0/1).
-    Unit keys are looked up only among the current article's (`next_article`), so
-    no key of the whole corpus is kept."""
+    """Collects (unit, annotator, value) answers as columns, batch by batch, and gives
+    `code_matrix`'s result for them: rows in the order units first got an answer, columns the
+    annotators, entries indexes into the sorted distinct values (ClassLabel codes, evidence
+    ranks, 0/1). A unit is named by key columns (e.g. article, start, end) that no later batch
+    repeats, so no key of the whole corpus is kept."""
 
-    def __init__(self, annotators: list[str]):
-        self.column = {a: i for i, a in enumerate(annotators)}
+    def __init__(self, n_annotators: int):
+        self.n_columns = n_annotators
         self.n_rows = 0
-        self.rows: dict[object, int] = {}  # the current article's unit keys
-        self.codes: dict[object, int] = {}
-        self.unit, self.who, self.value = array("q"), array("q"), array("q")
+        self.parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (row, column, value)
 
-    def next_article(self) -> None:
-        self.rows = {}
-
-    def add(self, unit: object, answers: dict[str, object]) -> None:
-        row = self.rows.get(unit)
-        if row is None:
-            row = self.rows[unit] = self.n_rows
-            self.n_rows += 1
-        for annotator, value in answers.items():
-            self.unit.append(row)
-            self.who.append(self.column[annotator])
-            self.value.append(self.codes.setdefault(value, len(self.codes)))
+    def add(self, keys: list[np.ndarray], who: np.ndarray, value: np.ndarray) -> None:
+        """Answers in the order given: unit key columns, annotator column, value (parallel arrays)."""
+        if not len(who):
+            return
+        # a number per distinct key, in order of first appearance
+        row = pd.DataFrame(dict(enumerate(keys))).groupby(list(range(len(keys))), sort=False).ngroup().to_numpy()
+        self.parts.append((row + self.n_rows, np.asarray(who, dtype=np.int64), np.asarray(value)))
+        self.n_rows += int(row.max()) + 1
 
     def coded(self) -> tuple[np.ndarray, list]:
-        seen = list(self.codes)
-        order = sorted(range(len(seen)), key=seen.__getitem__)
-        remap = np.empty(len(seen), dtype=np.int32)
-        remap[order] = np.arange(len(seen), dtype=np.int32)
-        matrix = np.full((self.n_rows, len(self.column)), -1, dtype=np.int32)
-        if self.value:
-            unit = np.frombuffer(self.unit, dtype=np.int64)[::-1]
-            who = np.frombuffer(self.who, dtype=np.int64)[::-1]
-            value = remap[np.frombuffer(self.value, dtype=np.int64)[::-1]]
-            # one answer per (unit, annotator): the last given, as a dict would keep (a unit key
-            # can come twice when two clusters start on the same offsets)
-            last = np.unique(unit * len(self.column) + who, return_index=True)[1]
-            matrix[unit[last], who[last]] = value[last]
-        return matrix, [seen[i] for i in order]
+        matrix = np.full((self.n_rows, self.n_columns), -1, dtype=np.int32)
+        if not self.parts:
+            return matrix, []
+        unit, who, value = (np.concatenate(column) for column in zip(*self.parts, strict=True))
+        values, code = np.unique(value, return_inverse=True)
+        # one answer per (unit, annotator): the last given, as a dict would keep (a unit key
+        # can come twice when two clusters start on the same offsets)
+        unit, who, code = unit[::-1], who[::-1], code.reshape(-1)[::-1]
+        last = np.unique(unit * self.n_columns + who, return_index=True)[1]
+        matrix[unit[last], who[last]] = code[last]
+        return matrix, values.tolist()
 
 
 def figure(value: float | None, n_units: int, reason: str | None = None) -> dict:
@@ -123,12 +113,14 @@ def alpha(units: Units, coded: tuple[np.ndarray, list] | None = None, bootstrap:
     rows = matrix[shared]
     if len(np.unique(rows[rows >= 0])) < 2:
         return _no_interval(figure(None, n, NOT_AVAILABLE_ONE_VALUE), INTERVAL_NO_ALPHA)
-    # annotators × units, NaN where no value; annotators without a shared unit left out. The
-    # codes keep the values' order, which is all the nominal and ordinal metrics look at.
-    data = rows[:, answered[shared].any(axis=0)].T.astype(float)
-    data[data < 0] = np.nan
-    result = figure(krippendorff.alpha(reliability_data=data, level_of_measurement=units.level), n)
-    return {**result, **interval(value_counts(rows), units.level, bootstrap)}
+    # The units' value counts, as distinct patterns with their multiplicity: alpha as the
+    # krippendorff package computes it (its own coincidence loop takes seconds at 10,000
+    # articles); the codes keep the values' order, which is all the nominal and ordinal metrics
+    # look at.
+    counts = value_counts(rows)
+    patterns, multiplicity = distinct_rows(counts)
+    value = alpha_of_weights(patterns, multiplicity[None, :], units.level)[0]
+    return {**figure(value, n), **interval(counts, units.level, bootstrap)}
 
 
 INTERVAL_NO_ALPHA = "alpha is not available"
@@ -210,6 +202,17 @@ def code_matrix(table: dict[object, dict[str, object]], annotators: list[str]) -
         for a, value in answers.items():
             matrix[row, column[a]] = codes[value]
     return matrix, values
+
+
+def code_first(keys: np.ndarray, column: np.ndarray, value: np.ndarray, n_columns: int) -> tuple[np.ndarray, list]:
+    """`code_matrix` of the table that keeps each (unit key, column)'s first value: rows in the
+    order the keys first appear (parallel arrays: unit key, annotator column, value)."""
+    row = pd.factorize(keys)[0]
+    first = np.unique(row * n_columns + column, return_index=True)[1]
+    values, code = np.unique(value[first], return_inverse=True)
+    matrix = np.full((int(row.max(initial=-1)) + 1, n_columns), -1, dtype=np.int32)
+    matrix[row[first], column[first]] = code.reshape(-1)
+    return matrix, values.tolist()
 
 
 def kappa(units: Units, a: str, b: str, annotators: list[str]) -> dict:

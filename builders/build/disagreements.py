@@ -17,10 +17,12 @@ import itertools
 
 import pandas as pd
 
-from builders.build.agreement import article_units, people, span_pass
-from builders.build.spans import SpanGroups
+from builders.build.agreement import answering, people
+from builders.build.coding import Units
+from builders.build.labels import codes_or_none
+from builders.build.spans import SpanGroups, match_spans
 from builders.features import decode
-from builders.schema import CLAIM_TYPE, EVIDENCE, EVIDENCE_EXPLAINED, HARMS_EXPLAINED
+from builders.schema import CLAIM_TYPE, EVIDENCE, EVIDENCE_EXPLAINED, HARMS_EXPLAINED, RISK_DISCLOSURES
 
 COLUMNS = ["article_id", "unit", "text", "labels", "offsets", "boundary_only", "label", "no_span"]
 
@@ -34,11 +36,10 @@ def disagreements(
     per_article = units[units["annotator"].isin(annotators)].groupby("article_id")["annotator"].apply(sorted)
     rows = []
     texts = spans["text"]
-    for cluster in span_pass(units, spans, annotators, groups, keep_clusters=True).clusters:
-        present = per_article[cluster["article"].article_id]
+    for article, who, members in _span_units(units, spans, annotators, groups):
+        present = per_article[article.article_id]
         if len(present) < 2:
             continue
-        article, who, members = cluster["article"], cluster["who"], cluster["cluster"]
         spans_of = {who[i]: i for i in members}  # one span per annotator in a unit
         boundary, label = [], {CLAIM_TYPE.name: [], EVIDENCE.name: []}
         for a, b in itertools.combinations(sorted(spans_of), 2):
@@ -72,6 +73,17 @@ def disagreements(
     return pd.DataFrame(rows, columns=COLUMNS).sort_values(["article_id", "unit"], ignore_index=True)
 
 
+def _span_units(units: pd.DataFrame, spans: pd.DataFrame, annotators: list[str], groups: SpanGroups | None):
+    """(article spans, each span's annotator, the unit's spans) of every span unit: agreement's
+    clusters (the matching rule, one span per annotator), article by article."""
+    groups = SpanGroups.of(units, spans) if groups is None else groups
+    names = units["annotator"].tolist()
+    for article in groups.articles(units["annotator"].isin(annotators).to_numpy(), desc="disagreements"):
+        who = [names[u] for u in article.unit]
+        for members in match_spans(article.start, article.end, who):
+            yield article, who, members
+
+
 def _span_labels(article, i: int | None) -> str:
     if i is None:
         return "(no span)"
@@ -82,7 +94,7 @@ def _span_labels(article, i: int | None) -> str:
 def _article_rows(units: pd.DataFrame, annotators: list[str]) -> list[dict]:
     """Article-level labels the annotators of an article answered differently: label disagreements."""
     rows = []
-    for u in article_units(units, annotators):
+    for u in _article_tables(units, annotators):
         family = u.label.split(".")[0]  # a checklist item belongs to risk_disclosures
         for article_id, answers in u.table.items():
             if len(answers) >= 2 and len(set(answers.values())) > 1:
@@ -100,6 +112,27 @@ def _article_rows(units: pd.DataFrame, annotators: list[str]) -> list[dict]:
                     }
                 )
     return rows
+
+
+def _article_tables(units: pd.DataFrame, annotators: list[str]) -> list[Units]:
+    """The article-level labels' units as article → {annotator: value} tables, answers in the
+    order given (the first one counts), for the rows an adjudicator reads."""
+    chosen = answering(units, annotators)
+    articles, annotators_ = chosen["article_id"].tolist(), chosen["annotator"].tolist()
+    checklists = chosen[RISK_DISCLOSURES.name].tolist()
+    out = []
+    for code, item in enumerate(RISK_DISCLOSURES.names):
+        table: dict[object, dict[str, object]] = {}
+        for article_id, annotator, items in zip(articles, annotators_, checklists, strict=True):
+            table.setdefault(article_id, {}).setdefault(annotator, int(code in items))
+        out.append(Units(f"{RISK_DISCLOSURES.name}.{item}", "nominal", table))
+    for family in (HARMS_EXPLAINED, EVIDENCE_EXPLAINED):
+        table = {}
+        for article_id, annotator, value in zip(articles, annotators_, codes_or_none(chosen[family.name]), strict=True):
+            if value is not None:
+                table.setdefault(article_id, {}).setdefault(annotator, int(value))
+        out.append(Units(family.name, "nominal", table))
+    return out
 
 
 def _answer(label: str, value: int) -> object:

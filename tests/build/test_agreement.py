@@ -141,21 +141,57 @@ def test_disagreement_list_for_adjudication(fixture_labels):
 
 
 def test_coded_span_units_equal_the_dict_table_they_replace():
-    """span_pass collects answers as integer arrays (Coder); the result must be what
+    """span_pass codes answers as columns, batch by batch (Coder); the result must be what
     code_matrix gives for the unit → {annotator: value} dict built the plain way, repeated
     unit keys (last answer wins) included."""
     from builders.build.coding import Coder, code_matrix
 
     rng = np.random.default_rng(7)
     annotators = ["a", "b", "c", "model/x"]
-    coder, table = Coder(annotators), {}
-    for _ in range(400):
-        unit = f"u{rng.integers(0, 120)}"
-        answers = {str(a): str(rng.choice(["efficacy", "safety", "dosage"])) for a in rng.choice(annotators, 2)}
-        coder.add(unit, answers)
-        for a, v in answers.items():
-            table.setdefault(unit, {})[a] = v
+    coder, table = Coder(len(annotators)), {}
+    for batch in range(4):  # keys of different batches never meet: the batch is part of the key
+        article, start = rng.integers(0, 10, 100), rng.integers(0, 4, 100)
+        who, value = rng.integers(0, len(annotators), 100), rng.choice([3, 0, 5], 100)
+        coder.add([np.full(100, batch), article, start], who, value)
+        for key in zip(article.tolist(), start.tolist(), who.tolist(), value.tolist(), strict=True):
+            table.setdefault((batch, *key[:2]), {})[annotators[key[2]]] = key[3]
     matrix, values = coder.coded()
     expected_matrix, expected_values = code_matrix(table, annotators)
     assert values == expected_values
     assert (matrix == expected_matrix).all()
+
+
+def test_coded_article_answers_equal_the_dict_tables_they_replace():
+    """The article-level answers coded over columns are code_matrix of the plain
+    article → {annotator: value} tables (the first answer of an annotator counts; unanswered
+    questions and annotations that judged nothing left out)."""
+    from builders.build.agreement import article_answers
+    from builders.build.coding import code_matrix
+    from builders.build.disagreements import _article_tables
+    from builders.schema import EVIDENCE_EXPLAINED, RISK_DISCLOSURES
+
+    rng = np.random.default_rng(13)
+    n = 400
+    items = len(RISK_DISCLOSURES.names)
+    units = pd.DataFrame(
+        {
+            "article_id": [f"khc-{i:03d}" for i in rng.integers(0, 60, n)],
+            "annotator": rng.choice(["a", "b", "c"], n),  # repeats: several annotations of one annotator
+            "origin": HUMAN,
+            RISK_DISCLOSURES.name: [
+                None if rng.random() < 0.1 else sorted(set(rng.integers(0, items, rng.integers(0, 4)).tolist()))
+                for _ in range(n)
+            ],
+            HARMS_EXPLAINED.name: pd.array(
+                [None if rng.random() < 0.3 else int(rng.integers(0, 3)) for _ in range(n)], dtype="Int8"
+            ),
+            EVIDENCE_EXPLAINED.name: pd.array([None] * n, dtype="Int8"),
+        }
+    )
+    annotators = ["a", "b", "c"]
+    got = article_answers(units, annotators)
+    expected = _article_tables(units, annotators)
+    assert [u.label for u in got] == [u.label for u in expected]
+    for g, e in zip(got, expected, strict=True):
+        matrix, values = code_matrix(e.table, annotators)
+        assert g.coded[1] == values and g.coded[0].shape == matrix.shape and (g.coded[0] == matrix).all()

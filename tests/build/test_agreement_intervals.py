@@ -135,3 +135,27 @@ def test_distinct_rows_are_numpys_unique_rows_in_its_order():
         patterns, multiplicity = distinct_rows(counts)
         expected_patterns, expected_multiplicity = np.unique(counts, axis=0, return_counts=True)
         assert (patterns == expected_patterns).all() and (multiplicity == expected_multiplicity).all()
+
+
+@pytest.mark.parametrize("level", ["nominal", "ordinal"])
+def test_alpha_is_the_krippendorff_packages_on_the_annotators_matrix(level):
+    """The point estimate (computed over columns, as every resample is) is the package's alpha
+    on the annotators × units data, to far below the printed digits."""
+    from builders.build.coding import Units, alpha
+
+    rng = np.random.default_rng(21)
+    for _ in range(40):
+        matrix = rng.integers(-1, int(rng.integers(2, 6)), size=(int(rng.integers(12, 300)), 4)).astype(np.int32)
+        shared = matrix[(matrix >= 0).sum(axis=1) >= 2]
+        if len(np.unique(shared[shared >= 0])) < 2:
+            continue
+        data = shared.T.astype(float)
+        data[data < 0] = np.nan
+        expected = krippendorff.alpha(reliability_data=data, level_of_measurement=level)
+        got = alpha(Units("x", level, None, (matrix, [])))
+        assert got["units"] == len(shared)
+        assert got["value"] == round(expected, 4)
+        from builders.build.coding import alpha_of_weights, distinct_rows
+
+        patterns, multiplicity = distinct_rows(value_counts(shared))
+        assert alpha_of_weights(patterns, multiplicity[None, :], level)[0] == pytest.approx(expected, abs=1e-12)

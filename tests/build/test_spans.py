@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from builders.build.spans import SpanGroups, iou, match_spans
+from builders.build.spans import MATCH_IOU, SpanGroups, iou, match_spans
 from builders.schema import CLAIM_TYPE, EVIDENCE, NO_LABEL
 
 
@@ -74,3 +75,77 @@ def test_span_groups_sort_spans_per_article_and_drop_spans_of_unknown_annotation
     }
     keep = units["annotator"].isin(["c"]).to_numpy()
     assert [a.article_id for a in groups.articles(keep)] == ["khc-2"]
+
+
+def _match_one_by_one(starts: list[int], ends: list[int], owners: list) -> list[list[int]]:
+    """The matching rule written the plain way (the build's code before it worked over columns):
+    each span in turn against every cluster's anchor."""
+    order = sorted(range(len(starts)), key=lambda i: (starts[i], ends[i], owners[i]))
+    clusters: list[list[int]] = []
+    for i in order:
+        best, best_iou = None, MATCH_IOU
+        for c, cluster in enumerate(clusters):
+            anchor = cluster[0]
+            score = iou(starts[anchor], ends[anchor], starts[i], ends[i])
+            if (
+                score >= best_iou
+                and (best is None or score > best_iou)
+                and owners[i] not in {owners[m] for m in cluster}
+            ):
+                best, best_iou = c, score
+        if best is None:
+            clusters.append([i])
+        else:
+            clusters[best].append(i)
+    return clusters
+
+
+def test_matching_over_columns_gives_the_clusters_of_the_plain_rule():
+    """Random crowded articles (many overlaps, ties, repeated offsets, several spans per owner):
+    match_spans and SpanGroups.clusters (several articles per batch) give the plain rule's
+    clusters, members in the order they joined, clusters in order of creation."""
+    rng = np.random.default_rng(3)
+    for _ in range(60):
+        n = int(rng.integers(1, 40))
+        starts = rng.integers(0, 60, n).tolist()
+        ends = [s + int(rng.integers(1, 30)) for s in starts]
+        owners = rng.choice(["a", "b", "c", "d"], n).tolist()
+        assert match_spans(starts, ends, owners) == _match_one_by_one(starts, ends, owners)
+
+
+def test_span_groups_cluster_batches_equal_the_rule_article_by_article():
+    rng = np.random.default_rng(5)
+    n_units, n_spans = 60, 900
+    units = pd.DataFrame(
+        {
+            "annotation_uid": [f"u{i:03d}" for i in range(n_units)],
+            "article_id": [f"khc-{i % 25:02d}" for i in range(n_units)],
+            "annotator": rng.choice(["a", "b", "c"], n_units),
+        }
+    )
+    start = rng.integers(0, 300, n_spans)
+    spans = pd.DataFrame(
+        {
+            "annotation_uid": units["annotation_uid"].to_numpy()[rng.integers(0, n_units, n_spans)],
+            "start": start,
+            "end": start + rng.integers(1, 40, n_spans),
+            "text": ["t"] * n_spans,
+            "claim_type": np.zeros(n_spans, dtype=np.int8),
+            "evidence": np.zeros(n_spans, dtype=np.int8),
+            "result_origin": np.zeros(n_spans, dtype=np.int8),
+        }
+    )
+    groups = SpanGroups.of(units, spans)
+    names = units["annotator"].tolist()
+    expected = []
+    for article in groups.articles():
+        who = [names[u] for u in article.unit]
+        rows = np.array(article.row)
+        expected += [(article.article_id, rows[c].tolist()) for c in _match_one_by_one(article.start, article.end, who)]
+    owner = pd.factorize(units["annotator"], sort=True)[0]
+    got = []
+    for batch in groups.clusters(owner, batch=7):
+        for c in range(len(batch)):
+            members = batch.span[batch.bounds[c] : batch.bounds[c + 1]]
+            got.append((groups.article_ids[batch.group[c]], groups.row[members].tolist()))
+    assert got == expected
