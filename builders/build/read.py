@@ -18,6 +18,7 @@ silently: cancelled, empty, superseded and deleted annotations are counted and l
 from __future__ import annotations
 
 import gzip
+import itertools
 import zlib
 from collections import Counter
 from collections.abc import Iterator
@@ -26,17 +27,19 @@ from pathlib import Path
 import ijson
 import pandas as pd
 
-from builders.build import guard
+from builders.build import decode, guard
 from builders.build.index import build_index
 from builders.build.labels import Labels
 from builders.build.parse import FIX_REPULL
 from builders.build.reader import TaskReader
 from builders.build.snapshots import Snapshot, find_predictions, find_snapshots
+from builders.build.typed import read_typed
 from builders.errors import KhcError, Problem
 from builders.progress import progress
 from builders.project import Project
 from builders.schema import HUMAN, MODEL
 
+DECODE_CHUNK = 2**22  # bytes decoded at a time: a few tasks' worth, so their structs stay few
 FIX_FORMAT = "export with Label Studio's 'JSON' format (not JSON-MIN, CSV or TSV), then `khc ls import FILE`"
 
 
@@ -55,8 +58,7 @@ def _open(path: Path):
 
 def _chunks(path: Path) -> Iterator[bytes]:
     with _open(path) as handle:
-        while block := handle.read(guard.CHUNK):
-            yield block
+        yield from _chunks_of(handle)
 
 
 def check_bounds(path: Path, shown: str) -> None:
@@ -164,29 +166,63 @@ def read_labels(project: Project, corpus: pd.DataFrame, *, skip_invalid: bool = 
 
 
 def _read_file(reader: TaskReader, path: Path, shown: str, snapshot: Snapshot | None, keeps) -> None:
+    ls_project = snapshot.ls_project if snapshot is not None else None
     try:
         tasks = progress(
-            iter_tasks(path, shown),
+            iter_elements(path, shown),
             desc=f"reading {path.name}",
             unit="task",
             extra=lambda: f"{len(reader.rows.units)} annotations and predictions, {reader.rows.n_spans} spans",
         )
-        for index, task in enumerate(tasks):
-            if (
-                snapshot is not None
-                and isinstance(task, dict)
-                and task.get("project", snapshot.ls_project) != snapshot.ls_project
-            ):
-                reader.problem(
-                    f"a task of project {task.get('project')} in the snapshot of project {snapshot.ls_project}",
-                    shown,
-                    f"task #{index}",
-                    "keep one project per snapshot; `khc ls pull` writes them that way",
-                )
-                continue
-            reader.read_task(task, index, shown, snapshot.ls_project if snapshot else None, keeps)
+        for index, element in enumerate(tasks):
+            if isinstance(element, decode.Element):
+                if element.typed is not None and read_typed(reader, element.typed, index, shown, ls_project, keeps):
+                    continue
+                element = element.value()
+            _read_plain(reader, element, index, shown, snapshot, keeps)
     except KhcError as exc:
         reader.problems.extend(exc.problems)
+
+
+def iter_elements(path: Path, shown: str) -> Iterator[decode.Element | object]:
+    """The tasks of one file as `iter_tasks` gives them, but each as a `decode.Element` (typed
+    decoding); from the first place where the file is not a clean JSON list on, and for a file
+    with no task, the rest comes from `iter_tasks`, with its errors."""
+    count = 0
+    try:
+        with _open(path) as handle:
+            _check_head(handle.read(4096), shown)
+            handle.seek(0)
+            chunks = _chunks_of(handle, DECODE_CHUNK)
+            first = next(chunks, b"")
+            for element in decode.elements(itertools.chain([first.removeprefix(b"\xef\xbb\xbf")], chunks)):
+                yield element
+                count += 1
+    except (decode.Irregular, KhcError, OSError, EOFError, zlib.error):
+        pass
+    else:
+        if count:
+            return
+    yield from itertools.islice(iter_tasks(path, shown), count, None)
+
+
+def _chunks_of(handle, size: int = guard.CHUNK) -> Iterator[bytes]:
+    while block := handle.read(size):
+        yield block
+
+
+def _read_plain(reader: TaskReader, task: object, index: int, shown: str, snapshot: Snapshot | None, keeps) -> None:
+    """One task as plain Python objects, read field by field."""
+    ls_project = snapshot.ls_project if snapshot is not None else None
+    if snapshot is not None and isinstance(task, dict) and task.get("project", ls_project) != ls_project:
+        reader.problem(
+            f"a task of project {task.get('project')} in the snapshot of project {snapshot.ls_project}",
+            shown,
+            f"task #{index}",
+            "keep one project per snapshot; `khc ls pull` writes them that way",
+        )
+        return
+    reader.read_task(task, index, shown, ls_project, keeps)
 
 
 def _duplicates(reader: TaskReader) -> list[Problem]:
