@@ -128,10 +128,7 @@ def exact_places(text: str, starts: list[int], ends: list[int], span_texts: list
     if not starts:
         return True
     if _wide(text, "astral")[0]:
-        return all(
-            locate_span(text, s, e, t) == (s, e, None) if 0 <= s < e <= length and text[s:e] == t else False
-            for s, e, t in zip(starts, ends, span_texts, strict=True)
-        )
+        return all(_unchanged(text, s, e, t) for s, e, t in zip(starts, ends, span_texts, strict=True))
     positions, units = _newlines(text)
     if len(positions):
         offsets = np.array([starts, ends], dtype=np.int64)
@@ -146,3 +143,10 @@ def exact_places(text: str, starts: list[int], ends: list[int], span_texts: list
         if (a != s or b != e) and 0 <= a < b and text[a:b] == t:
             return False  # ambiguous: the per-span path names both places
     return True
+
+
+def _unchanged(text: str, start: int, end: int, span_text: str) -> bool:
+    try:
+        return locate_span(text, start, end, span_text) == (start, end, None)
+    except SpanMismatch:
+        return False
