@@ -12,6 +12,7 @@ is read by `ijson` as before (builders/build/read.py), with the same errors.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from typing import Annotated
 
@@ -23,6 +24,11 @@ from builders.build import guard
 
 # JSON integers as ijson reads them: a 64-bit integer (a larger one is left to the fallback)
 Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
+# A number ijson may refuse (an integer beyond 64 bits, a float beyond a double), anywhere in the
+# element, even in a field the structs skip: such an element is read by ijson, which decides. A
+# number starts after a bracket, colon, comma or space (never inside a hex digest); one that only
+# looks like one, in an article's text, just sends its task to the per-field path.
+_LONG_NUMBER = re.compile(rb"[\[:,\s]-?(?:[0-9]{19}|[0-9]+(?:\.[0-9]+)?[eE]\+?[0-9]{3})")
 _WHITESPACE = b" \t\r\n"  # JSON's whitespace (bytes.strip would also take \v and \f)
 
 
@@ -93,7 +99,7 @@ class Element:
     def __init__(self, raw: msgspec.Raw):
         self.raw = raw
         try:
-            self.typed: Task | None = _TYPED.decode(raw)
+            self.typed: Task | None = None if _LONG_NUMBER.search(raw) else _TYPED.decode(raw)
         except msgspec.ValidationError:
             self.typed = None
         except msgspec.DecodeError:
@@ -102,10 +108,7 @@ class Element:
 
     def value(self) -> object:
         if self._value is None:
-            try:
-                self._value = _plain(self.raw)
-            except Irregular:  # a number beyond 64 bits in a field the structs do not read
-                self._value = msgspec.json.decode(self.raw)
+            self._value = _plain(self.raw)  # the typed decoding saw no number ijson could refuse
         return self._value
 
 

@@ -39,7 +39,7 @@ from builders.progress import progress
 from builders.project import Project
 from builders.schema import HUMAN, MODEL
 
-DECODE_CHUNK = 2**22  # bytes decoded at a time: a few tasks' worth, so their structs stay few
+DECODE_CHUNK = 2**20  # bytes decoded at a time: a few tasks' worth, so the copies a batch needs stay small
 FIX_FORMAT = "export with Label Studio's 'JSON' format (not JSON-MIN, CSV or TSV), then `khc ls import FILE`"
 
 
@@ -178,7 +178,7 @@ def _read_file(reader: TaskReader, path: Path, shown: str, snapshot: Snapshot | 
             if isinstance(element, decode.Element):
                 if element.typed is not None and read_typed(reader, element.typed, index, shown, ls_project, keeps):
                     continue
-                element = element.value()
+                element = _value(element, path, shown, index)
             _read_plain(reader, element, index, shown, snapshot, keeps)
     except KhcError as exc:
         reader.problems.extend(exc.problems)
@@ -204,6 +204,17 @@ def iter_elements(path: Path, shown: str) -> Iterator[decode.Element | object]:
         if count:
             return
     yield from itertools.islice(iter_tasks(path, shown), count, None)
+
+
+def _value(element: decode.Element, path: Path, shown: str, index: int) -> object:
+    """The element as ijson reads it; should ijson refuse what msgspec decoded, ijson's own error
+    for the file, as reading it with ijson alone gives."""
+    try:
+        return element.value()
+    except decode.Irregular:
+        for _task in itertools.islice(iter_tasks(path, shown), index, None):
+            pass
+        raise KhcError(Problem(f"not valid JSON at task #{index}", shown, fix=FIX_REPULL)) from None
 
 
 def _chunks_of(handle, size: int = guard.CHUNK) -> Iterator[bytes]:
