@@ -12,7 +12,6 @@ is read by `ijson` as before (builders/build/read.py), with the same errors.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from typing import Annotated
 
@@ -24,11 +23,10 @@ from builders.build import guard
 
 # JSON integers as ijson reads them: a 64-bit integer (a larger one is left to the fallback)
 Int64 = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
-# A number ijson may refuse (an integer beyond 64 bits, a float beyond a double), anywhere in the
-# element, even in a field the structs skip: such an element is read by ijson, which decides. A
-# number starts after a bracket, colon, comma or space (never inside a hex digest); one that only
-# looks like one, in an article's text, just sends its task to the per-field path.
-_LONG_NUMBER = re.compile(rb"[\[:,\s]-?(?:[0-9]{19}|[0-9]+(?:\.[0-9]+)?[eE]\+?[0-9]{3})")
+# A number ijson may refuse (an integer beyond 64 bits, a float beyond a double) sends its element
+# to ijson, which decides, even where the structs skip the field (see `_long_number`).
+_DIGITS = bytes.maketrans(b"123456789E", b"000000000e")
+_NUMBER_STARTS = frozenset(b"[:, \t\r\n")
 _WHITESPACE = b" \t\r\n"  # JSON's whitespace (bytes.strip would also take \v and \f)
 
 
@@ -99,7 +97,7 @@ class Element:
     def __init__(self, raw: msgspec.Raw):
         self.raw = raw
         try:
-            self.typed: Task | None = None if _LONG_NUMBER.search(raw) else _TYPED.decode(raw)
+            self.typed: Task | None = None if _long_number(raw) else _TYPED.decode(raw)
         except msgspec.ValidationError:
             self.typed = None
         except msgspec.DecodeError:
@@ -110,6 +108,26 @@ class Element:
         if self._value is None:
             self._value = _plain(self.raw)  # the typed decoding saw no number ijson could refuse
         return self._value
+
+
+def _long_number(raw: msgspec.Raw) -> bool:
+    """Whether the element may hold a number of 19 digits or more, or one with a three-digit
+    exponent. With every digit written 0, such runs are found by plain byte search; an exponent
+    counts only where its number starts after a bracket, colon, comma or space (inside a hex
+    digest, "3e123" is no number). Digits in an article's text only send its task to the fallback."""
+    marked = bytes(raw).translate(_DIGITS)
+    if b"0" * 19 in marked:
+        return True
+    for exponent in (b"0e000", b"0e+000"):
+        at = marked.find(exponent)
+        while at != -1:
+            start = at
+            while start > 0 and marked[start - 1] in b"0.-":
+                start -= 1
+            if start == 0 or marked[start - 1] in _NUMBER_STARTS:
+                return True
+            at = marked.find(exponent, at + 1)
+    return False
 
 
 def _plain(raw: msgspec.Raw) -> object:
