@@ -17,6 +17,7 @@ from typing import Annotated
 
 import ijson
 import msgspec
+import numpy as np
 from msgspec import UNSET, Struct, UnsetType
 
 from builders.build import guard
@@ -137,20 +138,20 @@ def _plain(raw: msgspec.Raw) -> object:
         raise Irregular from None
 
 
-def elements(chunks: Iterable[bytes]) -> Iterator[Element]:
+def elements(chunks: Iterable[bytes], ends: np.ndarray | None = None) -> Iterator[Element]:
     """The top-level elements of a JSON list given as byte chunks (after any byte-order mark),
-    decoded a chunk's worth at a time. Raises Irregular where the bytes are not a clean list
-    (what came before it has been yielded)."""
+    decoded a chunk's worth at a time. `ends`: the byte offset of each element's closing bracket,
+    as the guard's scan found them (else they are found here). Raises Irregular where the bytes
+    are not a clean list (what came before it has been yielded)."""
     pending: list[bytes] = []  # bytes after the last complete element
     first = True
-    for part in guard.brackets(chunks):
-        ends = part.positions[(part.delta == -1) & (part.levels == 1)]  # an element closes
-        if not len(ends):
-            pending.append(part.chunk)
+    for chunk, closing in _closing_brackets(chunks, ends):
+        if not len(closing):
+            pending.append(chunk)
             continue
-        cut = int(ends[-1]) + 1
-        yield from _batch(b"".join([*pending, part.chunk[:cut]]), first)
-        pending, first = [part.chunk[cut:]], False
+        cut = int(closing[-1]) + 1
+        yield from _batch(b"".join([*pending, chunk[:cut]]), first)
+        pending, first = [chunk[cut:]], False
     rest = b"".join(pending).strip(_WHITESPACE)
     if first:  # no element was an object or a list: the whole list is here
         yield from _decoded(rest)
@@ -161,6 +162,19 @@ def elements(chunks: Iterable[bytes]) -> Iterator[Element]:
         if not found:  # a comma before the closing bracket
             raise Irregular
         yield from found
+
+
+def _closing_brackets(chunks: Iterable[bytes], ends: np.ndarray | None) -> Iterator[tuple[bytes, np.ndarray]]:
+    """Each chunk with the positions in it where a top-level element closes."""
+    if ends is None:
+        for part in guard.brackets(chunks):
+            yield part.chunk, part.positions[(part.delta == -1) & (part.levels == 1)]
+        return
+    offset = 0
+    for chunk in chunks:
+        low, high = np.searchsorted(ends, [offset, offset + len(chunk)])
+        yield chunk, ends[low:high] - offset
+        offset += len(chunk)
 
 
 def _batch(piece: bytes, first: bool) -> Iterator[Element]:

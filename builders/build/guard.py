@@ -11,7 +11,7 @@ Studio's own exports nest about ten levels deep.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -33,6 +33,9 @@ class Scan:
     max_depth: int = 0
     too_deep_task: int | None = None  # index of the first task nested deeper than MAX_DEPTH
     too_large_task: int | None = None  # index of the first task larger than MAX_TASK_BYTES
+    # where each top-level element ends (its closing bracket's byte offset), for cutting the file
+    # into tasks without scanning it again (builders/build/decode.py)
+    ends: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def ok(self) -> bool:
@@ -78,6 +81,7 @@ def scan(chunks: Iterable[bytes]) -> Scan:
     found = Scan()
     offset = 0
     tasks_before, open_start = 0, None  # tasks started in earlier chunks; start of a task still open
+    every_end = []
     for part in brackets(chunks):
         delta, levels = part.delta, part.levels
         if len(levels):
@@ -85,6 +89,7 @@ def scan(chunks: Iterable[bytes]) -> Scan:
         # tasks: entering level 2 starts one (level 1 is the list of tasks), back to level 1 ends it
         starts = part.positions[(delta == 1) & (levels == 2)] + offset
         ends = part.positions[(delta == -1) & (levels == 1)] + offset
+        every_end.append(ends)
         too_deep = part.positions[levels > MAX_DEPTH + 1]
         if len(too_deep):
             found.too_deep_task = tasks_before + int(np.searchsorted(starts, too_deep[0] + offset, "right")) - 1
@@ -101,6 +106,8 @@ def scan(chunks: Iterable[bytes]) -> Scan:
         if open_start is not None and offset - open_start > MAX_TASK_BYTES:
             found.too_large_task = tasks_before - 1
             break
+    if every_end:
+        found.ends = np.concatenate(every_end)
     return found
 
 
