@@ -23,13 +23,17 @@ profile.dump_stats(stats)
 
 # Which stage a function's module belongs to (first match); the rest is "other".
 STAGES = (
-    ("reading: JSON decoding (ijson)", ("ijson", "builders/build/read.py:iter_tasks")),
+    (
+        "reading: JSON decoding (msgspec, ijson)",
+        ("ijson", "builders/build/read.py:iter_tasks", "builders/build/decode.py", "msgspec"),
+    ),
     ("reading: bounds scan", ("builders/build/guard.py",)),
     (
         "reading: validation and label rows",
         (
             "builders/build/read.py",
             "builders/build/reader.py",
+            "builders/build/typed.py",
             "builders/build/parse.py",
             "builders/build/offsets.py",
             "builders/build/fields.py",

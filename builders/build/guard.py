@@ -10,8 +10,8 @@ Studio's own exports nest about ten levels deep.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -33,38 +33,64 @@ class Scan:
     max_depth: int = 0
     too_deep_task: int | None = None  # index of the first task nested deeper than MAX_DEPTH
     too_large_task: int | None = None  # index of the first task larger than MAX_TASK_BYTES
+    # where each top-level element ends (its closing bracket's byte offset), for cutting the file
+    # into tasks without scanning it again (builders/build/decode.py)
+    ends: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def ok(self) -> bool:
         return self.too_deep_task is None and self.too_large_task is None
 
 
-def scan(chunks: Iterable[bytes]) -> Scan:
-    """Scan a JSON document given as byte chunks (a top-level list of tasks). Work is done on
-    the positions of quotes and brackets only, so a chunk costs a few passes of numpy."""
-    found = Scan()
-    in_string, backslashes, depth, offset = False, 0, 0, 0
-    tasks_before, open_start = 0, None  # tasks started in earlier chunks; start of a task still open
+@dataclass
+class Brackets:
+    """The brackets of one chunk that are outside strings: their positions in the chunk, +1 for
+    an opening and -1 for a closing one, and the nesting level after each."""
+
+    chunk: bytes
+    positions: np.ndarray
+    delta: np.ndarray
+    levels: np.ndarray
+
+
+def brackets(chunks: Iterable[bytes]) -> Iterator[Brackets]:
+    """The brackets outside strings of a JSON document given as byte chunks (strings and escapes
+    honoured across chunk ends). Work is done on the positions of quotes and brackets only, so a
+    chunk costs a few passes of numpy."""
+    in_string, backslashes, depth = False, 0, 0
     for chunk in chunks:
         data = np.frombuffer(chunk, dtype=np.uint8)
         if not len(data):
             continue
         quotes = _real_quotes(chunk, data, backslashes)
         backslashes = _trailing_backslashes(chunk, backslashes)
-        brackets = np.flatnonzero(np.frombuffer(chunk.translate(_ONLY_BRACKETS), dtype=np.uint8))
+        positions = np.flatnonzero(np.frombuffer(chunk.translate(_ONLY_BRACKETS), dtype=np.uint8))
         # a bracket is inside a string when an odd number of real quotes precede it
-        outside = (np.searchsorted(quotes, brackets) + in_string) % 2 == 0
-        brackets = brackets[outside]
-        delta = _DELTA[data[brackets]].astype(np.int64)
+        outside = (np.searchsorted(quotes, positions) + in_string) % 2 == 0
+        positions = positions[outside]
+        delta = _DELTA[data[positions]].astype(np.int64)
         levels = depth + np.cumsum(delta)
         in_string = bool((len(quotes) + in_string) % 2)
         if len(levels):
             depth = int(levels[-1])
+        yield Brackets(chunk, positions, delta, levels)
+
+
+def scan(chunks: Iterable[bytes]) -> Scan:
+    """Scan a JSON document given as byte chunks (a top-level list of tasks)."""
+    found = Scan()
+    offset = 0
+    tasks_before, open_start = 0, None  # tasks started in earlier chunks; start of a task still open
+    every_end = []
+    for part in brackets(chunks):
+        delta, levels = part.delta, part.levels
+        if len(levels):
             found.max_depth = max(found.max_depth, int(levels.max()))
         # tasks: entering level 2 starts one (level 1 is the list of tasks), back to level 1 ends it
-        starts = brackets[(delta == 1) & (levels == 2)] + offset
-        ends = brackets[(delta == -1) & (levels == 1)] + offset
-        too_deep = brackets[levels > MAX_DEPTH + 1]
+        starts = part.positions[(delta == 1) & (levels == 2)] + offset
+        ends = part.positions[(delta == -1) & (levels == 1)] + offset
+        every_end.append(ends)
+        too_deep = part.positions[levels > MAX_DEPTH + 1]
         if len(too_deep):
             found.too_deep_task = tasks_before + int(np.searchsorted(starts, too_deep[0] + offset, "right")) - 1
             break
@@ -76,10 +102,12 @@ def scan(chunks: Iterable[bytes]) -> Scan:
             break
         tasks_before += len(starts)
         open_start = int(opened[len(ends)]) if len(opened) > len(ends) else None
-        offset += len(data)
+        offset += len(part.chunk)
         if open_start is not None and offset - open_start > MAX_TASK_BYTES:
             found.too_large_task = tasks_before - 1
             break
+    if every_end:
+        found.ends = np.concatenate(every_end)
     return found
 
 

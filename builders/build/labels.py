@@ -70,6 +70,26 @@ class LabelRows:
             self.flush()
         return missing
 
+    def add_span_rows(self, annotation_uid: str, answers) -> int:
+        """`add_spans` for a typed task's answers (builders/build/typed.py: `Answers`, spans as
+        columns whose texts were checked against the article); returns how many have no evidence."""
+        regions, starts, ends, texts, types, origins = answers.spans
+        evidence = [answers.evidence.get(r, NO_LABEL) for r in regions]
+        pending = self.pending
+        pending["annotation_uid"].extend([annotation_uid] * len(regions))
+        pending["region_id"].extend(regions)
+        pending["start"].extend(starts)
+        pending["end"].extend(ends)
+        pending["text"].extend(texts)
+        pending[CLAIM_TYPE.name].extend(types)
+        pending[EVIDENCE.name].extend(evidence)
+        pending["result_origin"].extend(origins)
+        pending["evidence_origin"].extend([answers.evidence_origin.get(r, NO_LABEL) for r in regions])
+        self.n_spans += len(regions)
+        if len(pending["start"]) >= SPAN_CHUNK:
+            self.flush()
+        return evidence.count(NO_LABEL)
+
     def flush(self) -> None:
         if self.pending["start"]:
             self.chunks.append(span_frame(self.pending))

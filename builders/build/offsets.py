@@ -17,6 +17,8 @@ from bisect import bisect_left
 from functools import lru_cache
 from typing import Literal
 
+import numpy as np
+
 Repair = Literal["utf16_offsets", "crlf_offsets", "unique_text_match"]
 
 
@@ -108,3 +110,43 @@ def locate_span(text: str, start: int, end: int, span_text: str) -> tuple[int, i
 
 def _clip(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@lru_cache(maxsize=16)
+def _newlines(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """`_wide(text, "newline")` as numpy arrays, for reading many offsets at once."""
+    positions, units = _wide(text, "newline")
+    return np.array(positions, dtype=np.int64), np.array(units, dtype=np.int64)
+
+
+def exact_places(text: str, starts: list[int], ends: list[int], span_texts: list[str]) -> bool:
+    """True when `locate_span` would accept every span's offsets unchanged: each gives its text
+    read as code points, and no other reading of them (`_CONVENTIONS`) puts the text elsewhere.
+    The newline reading of all the offsets is computed at once (the `_reading` formula over
+    arrays); a text with astral characters, rare, asks `locate_span` span by span."""
+    length = len(text)
+    if not starts:
+        return True
+    if _wide(text, "astral")[0]:
+        return all(_unchanged(text, s, e, t) for s, e, t in zip(starts, ends, span_texts, strict=True))
+    positions, units = _newlines(text)
+    if len(positions):
+        offsets = np.array([starts, ends], dtype=np.int64)
+        k = np.searchsorted(units, offsets, "left")
+        after_wide = np.where(k > 0, positions[np.maximum(k - 1, 0)] + 1, 0)
+        read_starts, read_ends = np.minimum(length, np.maximum(offsets - k, after_wide)).tolist()
+    else:
+        read_starts, read_ends = starts, ends
+    for s, e, t, a, b in zip(starts, ends, span_texts, read_starts, read_ends, strict=True):
+        if not (0 <= s < e <= length and text[s:e] == t) or "\r" in t:
+            return False
+        if (a != s or b != e) and 0 <= a < b and text[a:b] == t:
+            return False  # ambiguous: the per-span path names both places
+    return True
+
+
+def _unchanged(text: str, start: int, end: int, span_text: str) -> bool:
+    try:
+        return locate_span(text, start, end, span_text) == (start, end, None)
+    except SpanMismatch:
+        return False

@@ -9,6 +9,8 @@ import hashlib
 from array import array
 from typing import Protocol
 
+from msgspec import UNSET
+
 
 class _Sink(Protocol):
     counts: dict
@@ -23,7 +25,11 @@ class PredictionCopies:
 
     def first_copy(self, unit: dict, prediction: dict, shown: str, where: str) -> bool:
         """True for the first copy of this (model_version, article); False for a later one."""
-        uid, fingerprint = unit["annotation_uid"], _fingerprint(prediction.get("result"))
+        return self.first_copy_of(unit, _fingerprint(prediction.get("result")), shown, where)
+
+    def first_copy_of(self, unit: dict, fingerprint: bytes, shown: str, where: str) -> bool:
+        """`first_copy`, given the prediction's fingerprint."""
+        uid = unit["annotation_uid"]
         if uid not in self.seen:
             self.seen[uid] = (unit["read_from"], fingerprint)
             return True
@@ -59,6 +65,23 @@ def _fingerprint(result: object) -> bytes:
                 hashes.append(hash((*key, *labels)))
             except TypeError:  # a value of an unexpected type: fall back to its text
                 hashes.append(hash(repr((key, labels))))
+    return _digest(hashes)
+
+
+def fingerprint_of(result: list) -> bytes:
+    """`_fingerprint` of a typed result list (builders/build/decode.py: `Item`s), the same bytes."""
+    hashes = []
+    for item in result:
+        value = item.value
+        labels = None if value.labels is UNSET else tuple(value.labels)
+        choices = None if value.choices is UNSET else tuple(value.choices)
+        start = None if value.start is UNSET else value.start
+        end = None if value.end is UNSET else value.end
+        hashes.append(hash((item.from_name, start, end, labels, choices)))
+    return _digest(hashes)
+
+
+def _digest(hashes: list[int]) -> bytes:
     hashes.sort()
     return hashlib.blake2b(array("q", hashes).tobytes(), digest_size=16).digest()
 

@@ -9,7 +9,10 @@ Two kinds of file are read, both in Label Studio's task JSON shape:
   `khc.toml` declares is aggregated; other versions are history, counted and listed.
 
 Reading is bounded (builders/build/guard.py: nesting depth and task size are checked before a
-file is parsed) and streamed task by task. Every problem found is collected and reported
+file is parsed) and streamed task by task: each task is decoded into typed structs
+(builders/build/decode.py) and a well-formed one read in one go (builders/build/typed.py); any
+other task is read field by field (builders/build/reader.py), which gives every message, repair
+and listing. Every problem found is collected and reported
 together, each naming the file, the record and the fix; with `skip_invalid` the annotations
 that cannot be read are left out instead, each listed in the build report. Nothing is dropped
 silently: cancelled, empty, superseded and deleted annotations are counted and listed.
@@ -17,26 +20,32 @@ silently: cancelled, empty, superseded and deleted annotations are counted and l
 
 from __future__ import annotations
 
+import functools
 import gzip
+import itertools
 import zlib
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
 import ijson
+import numpy as np
 import pandas as pd
 
-from builders.build import guard
+from builders.build import decode, guard
 from builders.build.index import build_index
 from builders.build.labels import Labels
 from builders.build.parse import FIX_REPULL
 from builders.build.reader import TaskReader
 from builders.build.snapshots import Snapshot, find_predictions, find_snapshots
+from builders.build.typed import read_typed
 from builders.errors import KhcError, Problem
 from builders.progress import progress
 from builders.project import Project
 from builders.schema import HUMAN, MODEL
 
+BOM = b"\xef\xbb\xbf"
+DECODE_CHUNK = 2**20  # bytes decoded at a time: a few tasks' worth, so the copies a batch needs stay small
 FIX_FORMAT = "export with Label Studio's 'JSON' format (not JSON-MIN, CSV or TSV), then `khc ls import FILE`"
 
 
@@ -55,12 +64,12 @@ def _open(path: Path):
 
 def _chunks(path: Path) -> Iterator[bytes]:
     with _open(path) as handle:
-        while block := handle.read(guard.CHUNK):
-            yield block
+        yield from _chunks_of(handle)
 
 
-def check_bounds(path: Path, shown: str) -> None:
-    """Refuse a file nested deeper or with a larger task than the guard allows, before parsing."""
+def check_bounds(path: Path, shown: str) -> guard.Scan:
+    """Refuse a file nested deeper or with a larger task than the guard allows, before parsing;
+    what the scan found (where its tasks end) otherwise."""
     try:
         found = guard.scan(_chunks(path))
     except (OSError, EOFError, zlib.error) as exc:
@@ -83,6 +92,7 @@ def check_bounds(path: Path, shown: str) -> None:
                 "split the article, or check that the export is not damaged: " + FIX_REPULL,
             )
         )
+    return found
 
 
 def iter_tasks(path: Path, shown: str) -> Iterator[object]:
@@ -126,9 +136,10 @@ def read_labels(project: Project, corpus: pd.DataFrame, *, skip_invalid: bool = 
     predictions, more = find_predictions(project)
     problems += more
     readable: list[Snapshot] = []
+    ends: dict[Path, np.ndarray] = {}  # where each file's tasks end, as the bounds scan found them
     for snapshot in snapshots:
         try:
-            check_bounds(snapshot.path, snapshot.shown)
+            ends[snapshot.path] = check_bounds(snapshot.path, snapshot.shown).ends
             readable.append(snapshot)
         except KhcError as exc:
             problems.extend(exc.problems)
@@ -142,15 +153,16 @@ def read_labels(project: Project, corpus: pd.DataFrame, *, skip_invalid: bool = 
     reader.counts["superseded_snapshots"] = len(index.superseded)
     reader.report["superseded_snapshots"] = [readable[i].shown for i in index.superseded]
     for position, snapshot in enumerate(readable):
-        _read_file(reader, snapshot.path, snapshot.shown, snapshot, lambda key, p=position: index.keeps(key, p))
+        keeps = functools.partial(index.keeps, snapshot=position)
+        _read_file(reader, snapshot.path, snapshot.shown, snapshot, keeps, ends[snapshot.path])
     for path in predictions:
         shown = project.rel(path)
         try:
-            check_bounds(path, shown)
+            scan = check_bounds(path, shown)
         except KhcError as exc:
             problems.extend(exc.problems)
             continue
-        _read_file(reader, path, shown, None, None)
+        _read_file(reader, path, shown, None, None, scan.ends)
     problems += reader.problems + _duplicates(reader)
     if problems:
         raise KhcError(problems)
@@ -163,30 +175,77 @@ def read_labels(project: Project, corpus: pd.DataFrame, *, skip_invalid: bool = 
     return Labels(units=units, spans=spans, counts=reader.counts, report=reader.report)
 
 
-def _read_file(reader: TaskReader, path: Path, shown: str, snapshot: Snapshot | None, keeps) -> None:
+def _read_file(reader: TaskReader, path: Path, shown: str, snapshot: Snapshot | None, keeps, ends) -> None:
+    ls_project = snapshot.ls_project if snapshot is not None else None
     try:
         tasks = progress(
-            iter_tasks(path, shown),
+            iter_elements(path, shown, ends),
             desc=f"reading {path.name}",
             unit="task",
             extra=lambda: f"{len(reader.rows.units)} annotations and predictions, {reader.rows.n_spans} spans",
         )
-        for index, task in enumerate(tasks):
-            if (
-                snapshot is not None
-                and isinstance(task, dict)
-                and task.get("project", snapshot.ls_project) != snapshot.ls_project
-            ):
-                reader.problem(
-                    f"a task of project {task.get('project')} in the snapshot of project {snapshot.ls_project}",
-                    shown,
-                    f"task #{index}",
-                    "keep one project per snapshot; `khc ls pull` writes them that way",
-                )
-                continue
-            reader.read_task(task, index, shown, snapshot.ls_project if snapshot else None, keeps)
+        for index, element in enumerate(tasks):
+            if isinstance(element, decode.Element):
+                if element.typed is not None and read_typed(reader, element.typed, index, shown, ls_project, keeps):
+                    continue
+                element = _value(element, path, shown, index)
+            _read_plain(reader, element, index, shown, snapshot, keeps)
     except KhcError as exc:
         reader.problems.extend(exc.problems)
+
+
+def iter_elements(path: Path, shown: str, ends: np.ndarray | None = None) -> Iterator[decode.Element | object]:
+    """The tasks of one file as `iter_tasks` gives them, but each as a `decode.Element` (typed
+    decoding; `ends`: where the bounds scan found its tasks to end); from the first place where
+    the file is not a clean JSON list on, and for a file with no task, the rest comes from
+    `iter_tasks`, with its errors."""
+    count = 0
+    try:
+        with _open(path) as handle:
+            head = handle.read(4096)
+            _check_head(head, shown)
+            bom = len(BOM) if head.startswith(BOM) else 0  # a UTF-8 byte-order mark is fine
+            handle.seek(bom)
+            chunks = _chunks_of(handle, DECODE_CHUNK)
+            for element in decode.elements(chunks, None if ends is None else ends - bom):
+                yield element
+                count += 1
+    except (decode.Irregular, KhcError, OSError, EOFError, zlib.error):
+        pass
+    else:
+        if count:
+            return
+    yield from itertools.islice(iter_tasks(path, shown), count, None)
+
+
+def _value(element: decode.Element, path: Path, shown: str, index: int) -> object:
+    """The element as ijson reads it; should ijson refuse what msgspec decoded, ijson's own error
+    for the file, as reading it with ijson alone gives."""
+    try:
+        return element.value()
+    except decode.Irregular:
+        for _task in itertools.islice(iter_tasks(path, shown), index, None):
+            pass
+        raise KhcError(Problem(f"not valid JSON at task #{index}", shown, fix=FIX_REPULL)) from None
+
+
+def _chunks_of(handle, size: int = guard.CHUNK) -> Iterator[bytes]:
+    while block := handle.read(size):
+        yield block
+
+
+def _read_plain(reader: TaskReader, task: object, index: int, shown: str, snapshot: Snapshot | None, keeps) -> None:
+    """One task as plain Python objects, read field by field."""
+    ls_project = snapshot.ls_project if snapshot is not None else None
+    if snapshot is not None and isinstance(task, dict) and task.get("project", ls_project) != ls_project:
+        reader.problem(
+            f"a task of project {task.get('project')} in the snapshot of project {snapshot.ls_project}",
+            shown,
+            f"task #{index}",
+            "keep one project per snapshot; `khc ls pull` writes them that way",
+        )
+        return
+    reader.read_task(task, index, shown, ls_project, keeps)
 
 
 def _duplicates(reader: TaskReader) -> list[Problem]:

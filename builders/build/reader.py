@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -23,6 +24,9 @@ from builders.build.prediction import PredictionCopies
 from builders.corpus.records import sha256_text
 from builders.errors import Problem
 from builders.schema import ARTICLE_FAMILIES, HUMAN, MODEL
+
+if TYPE_CHECKING:
+    from builders.build.typed import Answers
 
 Keeps = Callable[[tuple[int, int]], bool] | None
 
@@ -215,17 +219,29 @@ class TaskReader:
 
     def accept(self, unit: dict, parsed: Parsed, text: str) -> None:
         """Add a parsed annotation: its spans with their evidence, and its article answers."""
-        missing = self.rows.add_spans(unit["annotation_uid"], parsed, text)
-        self.counts["spans_without_evidence"] += missing
+        self.counts["spans_without_evidence"] += self.rows.add_spans(unit["annotation_uid"], parsed, text)
+        self._add_unit(unit, parsed.article, parsed.article_origin)
+
+    def accept_answers(self, unit: dict, answers: Answers) -> None:
+        """A typed task's result list, checked by builders/build/typed.py: kept as `read_result`
+        keeps a parsed one."""
+        if not answers.spans[0] and not answers.article:  # an empty submission answers nothing
+            kind = "empty_annotations" if unit["origin"] == HUMAN else "empty_predictions"
+            self.listed(kind, {"source": unit["read_from"], "annotation_uid": unit["annotation_uid"]})
+            return
+        self.counts["spans_without_evidence"] += self.rows.add_span_rows(unit["annotation_uid"], answers)
+        self._add_unit(unit, answers.article, answers.article_origin)
+
+    def _add_unit(self, unit: dict, article: dict[str, list[int]], article_origin: dict[str, int]) -> None:
         # An annotation that answers no article-level question has not judged the article:
         # its checklist is null (unanswered), not an empty list (nothing disclosed).
         for family in ARTICLE_FAMILIES:
-            answer = parsed.article.get(family.name)
+            answer = article.get(family.name)
             if family.kind == "multi_choice":
-                unit[family.name] = sorted(answer or []) if parsed.article else None
+                unit[family.name] = sorted(answer or []) if article else None
             else:
                 unit[family.name] = answer[0] if answer else None
-            unit[f"{family.name}_origin"] = parsed.article_origin.get(family.name)
+            unit[f"{family.name}_origin"] = article_origin.get(family.name)
         self.rows.add_unit(unit)
 
     def _skip_if_asked(self, before: int) -> None:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from builders.build.offsets import SpanMismatch, _crlf_to_lf, _utf16_to_codepoint, locate_span
+from builders.build.offsets import SpanMismatch, _crlf_to_lf, _utf16_to_codepoint, exact_places, locate_span
 from builders.build.parse import Where
 from builders.build.parse import _span_offsets as span_offsets  # the reader's span path, one span at a time
 from builders.errors import Problem
@@ -160,3 +160,32 @@ def test_a_reading_is_the_first_index_whose_units_reach_the_offset(pieces, offse
     read = _utf16_to_codepoint if convention == "utf16" else _crlf_to_lf
     expected = next((i for i in range(len(text) + 1) if units_before(text, i, convention) >= offset), len(text))
     assert read(text, offset) == expected
+
+
+def accepted_unchanged(text: str, start: int, end: int, span_text: str) -> bool:
+    try:
+        return locate_span(text, start, end, span_text) == (start, end, None)
+    except SpanMismatch:
+        return False
+
+
+@PROPERTY
+@given(st.lists(text_and_span(), min_size=1, max_size=6), st.sampled_from(["", "😀"]), st.integers(-2, 2))
+@example([("a\naa", 3, 4, "code_points")], "", 0)  # the CRLF reading of these offsets puts "a" elsewhere too
+@example([("aa", 0, 1, "code_points")], "😀", 1)  # and the UTF-16 reading of these
+def test_exact_places_agrees_with_locate_span(cases, prefix, shift):
+    """`exact_places` (all of a task's spans at once, the newline reading over arrays) says
+    yes exactly when `locate_span` accepts every span's offsets unchanged. The spans are drawn on
+    one text (the first case's, with or without an astral character before it), some in the
+    conventions Label Studio may use and some shifted, so that some are ambiguous or wrong."""
+    text = prefix + cases[0][0]
+    spans = []
+    for drawn, start, end, convention in cases:
+        start, end = min(start, len(drawn) - 1), min(end, len(drawn))
+        sent_start, sent_end, sent_text = as_label_studio_sent_it(drawn, start, end, convention)
+        spans.append((sent_start + len(prefix) + shift, sent_end + len(prefix) + shift, sent_text))
+    starts, ends, texts = (list(column) for column in zip(*spans, strict=True))
+    expected = all(accepted_unchanged(text, *span) for span in spans)
+    assert exact_places(text, starts, ends, texts) == expected
+    for span in spans:  # and one span at a time
+        assert exact_places(text, [span[0]], [span[1]], [span[2]]) == accepted_unchanged(text, *span)
