@@ -97,14 +97,14 @@ def split_tables(
         "articles": articles_frame(corpus, aggregated),
         "annotations": annotations_frame(labels),
     }
-    frames["claim_tokens"], token_lists = claim_tokens_frame(
+    frames["claim_tokens"], token_columns = claim_tokens_frame(
         frames["articles"], frames["claims"], Counter() if counts is None else counts
     )
     # Nested columns are built as Arrow arrays (rows chosen by a mask over their frame).
     spans = spans_column(frames["annotations"], labels.spans)
     ready_columns = {
         "annotations": lambda chosen: {"spans": spans.filter(pa.array(chosen))},
-        "claim_tokens": token_lists.select,
+        "claim_tokens": token_columns.select,
     }
     tables: dict[str, dict[str, pa.Table]] = {}
     for config, frame in frames.items():
