@@ -53,7 +53,7 @@ def begin_tag(claim_type: int | np.ndarray) -> int | np.ndarray:
 def tokenize(text: str) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Tokens of `text` and their [start, end) character offsets."""
     parts = _SPLITTER.split(text)  # [gap, token, gap, …, token, gap]: the gaps are whitespace
-    bounds = np.cumsum(np.fromiter(map(len, parts), dtype=np.int64, count=len(parts)))
+    bounds = np.cumsum(np.fromiter(map(len, parts), dtype=np.int32, count=len(parts)), dtype=np.int32)
     return parts[1::2], bounds[0:-1:2], bounds[1::2]
 
 
@@ -66,31 +66,41 @@ def tag_article(
     """BIO tag codes of one article's tokens from its claims (start, end, claim_type code or None)."""
     ordered = sorted(claims, key=lambda c: (c[0], -(c[1] - c[0])))
     columns = np.array([(s, e, -1 if t is None else t) for s, e, t in ordered], dtype=np.int64).reshape(-1, 3)
-    token_starts, token_ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
-    return tag_tokens(token_starts, token_ends, *columns.T, counts).tolist()
+    token_starts, token_ends = np.asarray(starts, dtype=np.int32), np.asarray(ends, dtype=np.int32)
+    first, last = place(token_starts, token_ends, columns[:, 0], columns[:, 1])
+    return tag_tokens(token_starts, token_ends, first, last, *columns.T, counts).tolist()
+
+
+def place(
+    token_starts: np.ndarray, token_ends: np.ndarray, starts: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For claims of one article: the first token each touches and one past the last."""
+    first = np.searchsorted(token_ends, starts, side="right")  # first token ending after start
+    last = np.searchsorted(token_starts, ends, side="left")  # one past the last token starting before end
+    return first, last
 
 
 def tag_tokens(
     token_starts: np.ndarray,
     token_ends: np.ndarray,
+    first: np.ndarray,
+    last: np.ndarray,
     starts: np.ndarray,
     ends: np.ndarray,
     types: np.ndarray,
     counts: Counter,
 ) -> np.ndarray:
-    """BIO tag codes of tokens (ascending offsets) from claims (offsets and claim_type code, -1 for
-    null) by the module's rules, the claims in placing order: by start, the longer first. The
-    offsets may run over several articles laid end to end (`claim_tokens_frame`), each article's
-    claims held within it."""
+    """BIO tag codes (int8) of tokens from claims (their `place`, offsets, claim_type code or -1
+    for null) by the module's rules, the claims in placing order: by article, by start, the
+    longer first. Tokens and places may run over many articles, one after another."""
     typed = types >= 0
-    first = np.searchsorted(token_ends, starts, side="right")  # first token ending after start
-    last = np.searchsorted(token_starts, ends, side="left")  # one past the last token starting before end
     touching = first < last
     placed = typed & touching
     first, last, starts, ends, types = first[placed], last[placed], starts[placed], ends[placed], types[placed]
     snapped = (token_starts[first] < starts) | (token_ends[last - 1] > ends)
-    # The tokens earlier claims took end at the largest `last` so far: a claim dropped for
-    # ending inside them does not move that end, so the maximum may run over every claim.
+    # The tokens earlier claims took end at the largest `last` so far (an earlier article's
+    # claims end before this one's tokens; a dropped claim ends inside what was taken, so the
+    # maximum may run over every claim).
     taken = np.concatenate([[0], np.maximum.accumulate(last)[:-1]]).astype(np.int64) if len(last) else last
     dropped = taken >= last
     trimmed = (first < taken) & ~dropped
@@ -103,10 +113,10 @@ def tag_tokens(
     first, last, begin = np.maximum(first, taken)[kept], last[kept], begin_tag(types[kept])
     # The kept claims' tokens [first, last) do not overlap, so no two share a first or a last:
     # a cumulative sum of steps gives each run its `I-` tag, then `B-` marks each first token.
-    steps = np.zeros(len(token_starts) + 1, dtype=np.int64)
+    steps = np.zeros(len(token_starts) + 1, dtype=np.int8)
     steps[first] += begin + 1
     steps[last] -= begin + 1
-    tags = np.cumsum(steps[:-1])
+    tags = np.cumsum(steps[:-1], dtype=np.int8)
     tags[first] = begin
     return tags
 
@@ -120,46 +130,45 @@ def claim_tokens_frame(
     for name in RULE_COUNTS:
         counts[name] += 0  # listed in the report even when no claim needed the rule
     labelled = articles[articles["labeled"]].sort_values("article_id")
-    ids, texts = labelled["article_id"].tolist(), labelled["text"].tolist()
-    tokens, starts, ends = [], [], []
-    for text in texts:
+    ids = labelled["article_id"].tolist()
+    bounds, starts, ends, types = _placing_order(claims, ids)
+    first, last = np.zeros(len(starts), dtype=np.int64), np.zeros(len(starts), dtype=np.int64)
+    tokens, token_starts, token_ends = [], [], []
+    position = 0  # of the article's first token among all articles' tokens
+    for i, text in enumerate(labelled["text"]):
         article_tokens, article_starts, article_ends = tokenize(text)
+        mine = slice(bounds[i], bounds[i + 1])
+        first[mine], last[mine] = place(article_starts, article_ends, starts[mine], ends[mine])
+        first[mine] += position
+        last[mine] += position
+        position += len(article_tokens)
         tokens.append(pa.array(article_tokens, type=pa.string()))
-        starts.append(article_starts)
-        ends.append(article_ends)
-    lengths = np.array([len(t) for t in tokens], dtype=np.int64)
-    # The articles laid end to end, so that one search places every claim: article i's
-    # characters start at text_base[i] there.
-    text_base = np.concatenate([[0], np.cumsum([len(t) for t in texts], dtype=np.int64)])
-    local_starts, local_ends = _concatenated(starts), _concatenated(ends)
-    base = np.repeat(text_base[:-1], lengths)
-    tags = tag_tokens(local_starts + base, local_ends + base, *_placing_order(claims, ids, text_base), counts)
+        token_starts.append(article_starts)
+        token_ends.append(article_ends)
     values = {
         "tokens": pa.concat_arrays(tokens) if tokens else pa.array([], type=pa.string()),
-        "token_start": local_starts,
-        "token_end": local_ends,
-        "tags": tags,
+        "token_start": _concatenated(token_starts),
+        "token_end": _concatenated(token_ends),
     }
+    values["tags"] = tag_tokens(values["token_start"], values["token_end"], first, last, starts, ends, types, counts)
+    lengths = np.array([len(t) for t in tokens], dtype=np.int64)
     return pd.DataFrame({"article_id": ids}), TokenColumns(lengths, values)
 
 
-def _placing_order(
-    claims: pd.DataFrame, ids: list[str], text_base: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The claims of the articles `ids` in placing order: offsets into the articles laid end to
-    end (held within their own article) and claim_type codes (-1: null)."""
+def _placing_order(claims: pd.DataFrame, ids: list[str]) -> tuple[np.ndarray, ...]:
+    """The claims of the articles `ids` in placing order: where each article's claims begin
+    (one more for the end), their offsets and their claim_type codes (-1: null)."""
     article = pd.Index(ids).get_indexer(claims["article_id"]).astype(np.int64)  # -1: not among them
     start, end = claims["start"].to_numpy(dtype=np.int64), claims["end"].to_numpy(dtype=np.int64)
     types = claims[CLAIM_TYPE.name].fillna(-1).to_numpy(dtype=np.int64)
     order = np.lexsort((start - end, start, article))  # stable: ties keep the frame's order
     order = order[article[order] >= 0]  # claims of unlabelled articles have no row
-    article, start, end, types = article[order], start[order], end[order], types[order]
-    low, high = text_base[article], text_base[article + 1]
-    return np.clip(start + low, low, high), np.clip(end + low, low, high), types
+    bounds = np.searchsorted(article[order], np.arange(len(ids) + 1))
+    return bounds, start[order], end[order], types[order]
 
 
 def _concatenated(parts: list[np.ndarray]) -> np.ndarray:
-    return np.concatenate(parts) if parts else np.array([], dtype=np.int64)
+    return np.concatenate(parts) if parts else np.array([], dtype=np.int32)
 
 
 LIST_ITEM_TYPES = {"tokens": pa.string(), "token_start": pa.int32(), "token_end": pa.int32(), "tags": pa.int64()}
