@@ -19,7 +19,7 @@ from builders.build.aggregate import Aggregated
 from builders.build.labels import Labels
 from builders.build.tokens import claim_tokens_frame
 from builders.features import ARTICLE_LABEL_COLUMNS, FEATURES, SPAN, arrow_schema
-from builders.layout import SPLITS
+from builders.layout import CONFIGS, SPLITS
 from builders.schema import RISK_DISCLOSURES
 
 
@@ -112,21 +112,40 @@ def split_tables(
     counts: Counter | None = None,
 ) -> dict[str, dict[str, pa.Table]]:
     """{config: {split: table}} for every config and split. `folds`: each article's fold
-    (none: null); `counts` receives the claim_tokens rules' counts. One config at a time, each
-    one's frames and nested columns let go before the next (at 10,000 articles they are as
-    large as the tables)."""
+    (none: null); `counts` receives the claim_tokens rules' counts. (The build calls the two
+    parts itself, to let the labels go between them.)"""
     tables = {"annotations": annotation_tables(labels, assignments, folds)}
+    return in_config_order(tables | article_tables(corpus, aggregated, assignments, folds, counts))
+
+
+def in_config_order(tables: dict[str, dict[str, pa.Table]]) -> dict[str, dict[str, pa.Table]]:
+    return {config: tables[config] for config in CONFIGS}
+
+
+def article_tables(
+    corpus: pd.DataFrame,
+    aggregated: Aggregated,
+    assignments: dict[str, str],
+    folds: dict[str, int] | None = None,
+    counts: Counter | None = None,
+) -> dict[str, dict[str, pa.Table]]:
+    """The claims, articles and claim_tokens configs' tables, one config at a time: each one's
+    frames and token columns are let go before the next (at 10,000 articles they are as large
+    as the tables)."""
     claims, articles = claims_frame(aggregated), articles_frame(corpus, aggregated)
     rows, token_columns = claim_tokens_frame(articles, claims, Counter() if counts is None else counts)
-    tables["claim_tokens"] = per_split("claim_tokens", rows, assignments, folds, token_columns.select)
+    tables = {"claim_tokens": per_split("claim_tokens", rows, assignments, folds, token_columns.select)}
     del rows, token_columns
     tables["claims"] = per_split("claims", claims, assignments, folds)
     del claims
     tables["articles"] = per_split("articles", articles, assignments, folds)
-    return {config: tables[config] for config in ("claims", "articles", "annotations", "claim_tokens")}
+    return tables
 
 
-def annotation_tables(labels: Labels, assignments: dict[str, str], folds: dict[str, int] | None) -> dict[str, pa.Table]:
+def annotation_tables(
+    labels: Labels, assignments: dict[str, str], folds: dict[str, int] | None = None
+) -> dict[str, pa.Table]:
+    """The annotations config's tables (the nested spans column is built once, then filtered)."""
     units = annotations_frame(labels)
     spans = spans_column(units, labels.spans)
     return per_split("annotations", units, assignments, folds, lambda chosen: {"spans": spans.filter(chosen)})
