@@ -39,7 +39,7 @@ from builders.errors import KhcError, fail
 from builders.labelstudio.labelconfig import labeling_config_sha256
 from builders.lock import project_lock
 from builders.model import EVALUATION_FILE
-from builders.progress import gc_paused, note
+from builders.progress import arrow_in_c_heap, gc_paused, note
 from builders.project import MARKER, Project
 from builders.release.metadata import write_metadata
 from builders.release.rai import collection_facts
@@ -71,7 +71,7 @@ def build(
     With `helper`, a large corpus's agreement is computed in a second process (builders/helper.py);
     with `skip_invalid`, annotations that cannot be read are left out and listed, not fatal; with
     `resplit`, moved splits are accepted (a deliberate re-split, for a major version)."""
-    with gc_paused(), project_lock(project, "khc build"):
+    with gc_paused(), arrow_in_c_heap(), project_lock(project, "khc build"):
         return _build(project, out, version, date, helper, skip_invalid, resplit)
 
 
