@@ -81,3 +81,20 @@ def gc_paused() -> Iterator[None]:
         if enabled:
             gc.enable()
             gc.collect()
+
+
+@contextmanager
+def arrow_in_c_heap() -> Iterator[None]:
+    """Long work with Arrow's buffers taken from the C allocator (malloc), not pyarrow's own
+    mimalloc pool. A build frees pandas and numpy memory (malloc's) and then builds its Arrow
+    tables: with one allocator the tables reuse the memory the frames freed, with two each keeps
+    its own freed memory, and the build's peak at 10,000 articles was about 130 MiB higher (the
+    same CPU time, the same bytes written)."""
+    import pyarrow as pa  # here: most commands never load it
+
+    previous = pa.default_memory_pool()
+    pa.set_memory_pool(pa.system_memory_pool())
+    try:
+        yield
+    finally:
+        pa.set_memory_pool(previous)

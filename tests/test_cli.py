@@ -45,6 +45,18 @@ def test_python_dash_m_runs_the_same_cli(tmp_path):
     assert result.returncode == 0 and result.stdout.startswith("khc ")
 
 
+def test_starting_a_build_does_not_import_the_model_libraries():
+    # scikit-learn and scipy.stats took over a second of every `khc build`'s start-up, for the
+    # default of `--seed` in `khc model --help`; the build itself never needs them.
+    code = (
+        "import sys; from builders.cli import parser; parser(); import builders.build.pipeline; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'pysbd', 'skops'}))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 def test_every_command_sits_in_its_area_module():
     from builders.cli import COMMANDS, parser
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from datasets import List
@@ -86,22 +87,41 @@ def _distribution(tables: dict[str, pa.Table], config: str, column: str) -> str:
     many = isinstance(FEATURES[config][column], List)
     keys = [(s, o) for s in SPLITS for o in origins]
     counts: dict[tuple[str, str], Counter] = {k: Counter() for k in keys}
+    special = {UNDECIDED: "(undecided)", NOT_ANSWERED: "(not answered)"}
     for split in SPLITS:
-        table = tables[split]
-        for value, origin in zip(table.column(column).to_pylist(), table.column("origin").to_pylist(), strict=True):
-            if origin is None:
-                continue
-            if many and value is None:  # a checklist nobody answered: no item, present or absent
-                counts[(split, origins[origin])]["(not answered)"] += 1
-                continue
-            for v in value if many else [value]:
-                counts[(split, origins[origin])][names[v] if v is not None else "(undecided)"] += 1
+        for origin, code, n in _label_counts(tables[split], column, many):
+            counts[(split, origins[origin])][names[code] if code >= 0 else special[code]] += n
     used = [k for k in keys if sum(counts[k].values())]
     if not used:
         return "_No labels yet._"
     values = names + [v for v in ("(undecided)", "(not answered)") if any(counts[k][v] for k in used)]
     header = [column] + [f"{s} · {o}" for s, o in used]
     return md_table(header, [[v] + [counts[k][v] for k in used] for v in values])
+
+
+UNDECIDED, NOT_ANSWERED = -1, -2  # codes `_label_counts` gives a null value and an unanswered checklist
+
+
+def _label_counts(table: pa.Table, column: str, many: bool) -> list[tuple[int, int, int]]:
+    """(origin code, value code, count) of a label column, over columns: rows without an origin
+    are left out; a checklist counts its items, or NOT_ANSWERED once when it is null (no item,
+    present or absent)."""
+    values = table.column(column).combine_chunks()
+    if many:
+        rows = np.concatenate([pc.list_parent_indices(values).to_numpy(), np.flatnonzero(_codes(values.is_null()))])
+        codes = np.concatenate([_codes(pc.list_flatten(values)), np.full(values.null_count, NOT_ANSWERED)])
+    else:
+        rows, codes = np.arange(len(values)), _codes(values)
+    origin = _codes(table.column("origin"))[rows]
+    kept = origin >= 0
+    width = 1 - NOT_ANSWERED + max(int(codes.max(initial=0)), 0)  # every code, shifted to count from 0
+    pairs = np.bincount(origin[kept] * width + codes[kept] - NOT_ANSWERED)
+    return [(int(p // width), int(p % width) + NOT_ANSWERED, int(pairs[p])) for p in np.flatnonzero(pairs)]
+
+
+def _codes(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Codes (or booleans as 0/1) as int64, null as UNDECIDED."""
+    return pc.fill_null(pc.cast(array, pa.int64()), UNDECIDED).to_numpy()
 
 
 def figures(
@@ -232,11 +252,13 @@ def _accepted_unchanged(tables: dict[str, pa.Table]) -> tuple[int, int]:
     prediction = FEATURES["annotations"]["spans"].feature["result_origin"].names.index("prediction")
     accepted = submitted = 0
     for table in tables.values():  # over columns: the spans as Python dicts would cost seconds and GBs
-        spans = table.column("spans").combine_chunks()
-        by_human = table.column("origin").to_numpy()[pc.list_parent_indices(spans).to_numpy()] == human
-        result_origin = pc.struct_field(pc.list_flatten(spans), "result_origin").to_numpy(zero_copy_only=False)
-        submitted += int(by_human.sum())
-        accepted += int((by_human & (result_origin == prediction)).sum())
+        origin, row = table.column("origin").to_numpy(), 0
+        for spans in table.column("spans").chunks:  # chunk by chunk: combining them would copy every span
+            by_human = origin[row + pc.list_parent_indices(spans).to_numpy()] == human
+            result_origin = pc.struct_field(pc.list_flatten(spans), "result_origin").to_numpy(zero_copy_only=False)
+            submitted += int(by_human.sum())
+            accepted += int((by_human & (result_origin == prediction)).sum())
+            row += len(spans)
     return accepted, submitted
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from builders.corpus.folds import N_FOLDS
 from builders.features import FEATURES, label_names
@@ -42,10 +43,9 @@ def present_values(tables: dict[str, pa.Table], config: str, column: str) -> set
     many = hasattr(FEATURES[config][column], "feature")
     found: set[str] = set()
     for table in tables.values():
-        for value in table.column(column).to_pylist():
-            for code in (value or []) if many else [value]:
-                if code is not None:
-                    found.add(names[code])
+        values = table.column(column)
+        codes = pc.unique(pc.list_flatten(values) if many else values).drop_null()
+        found.update(names[code] for code in codes.to_pylist())
     return found
 
 

@@ -22,7 +22,7 @@ from builders.build.output import output_target, staged_output
 from builders.build.read import read_labels
 from builders.build.snapshots import label_files
 from builders.build.spans import SpanGroups
-from builders.build.tables import split_tables
+from builders.build.tables import annotation_tables, article_tables, in_config_order
 from builders.build.write import output_hashes, tool_versions, write_json, write_tables
 from builders.corpus.folds import append_folds, check_folds, choose_folds, read_fold_file
 from builders.corpus.neardup import CACHE_FILE as NEARDUP_CACHE
@@ -39,7 +39,7 @@ from builders.errors import KhcError, fail
 from builders.labelstudio.labelconfig import labeling_config_sha256
 from builders.lock import project_lock
 from builders.model import EVALUATION_FILE
-from builders.progress import gc_paused, note
+from builders.progress import arrow_in_c_heap, gc_paused, note
 from builders.project import MARKER, Project
 from builders.release.metadata import write_metadata
 from builders.release.rai import collection_facts
@@ -71,7 +71,7 @@ def build(
     With `helper`, a large corpus's agreement is computed in a second process (builders/helper.py);
     with `skip_invalid`, annotations that cannot be read are left out and listed, not fatal; with
     `resplit`, moved splits are accepted (a deliberate re-split, for a major version)."""
-    with gc_paused(), project_lock(project, "khc build"):
+    with gc_paused(), arrow_in_c_heap(), project_lock(project, "khc build"):
         return _build(project, out, version, date, helper, skip_invalid, resplit)
 
 
@@ -102,6 +102,7 @@ def _build(
         if beside.pool is not None:
             digests, texts = corpus["text_sha256"].tolist(), corpus["text"].tolist()
             warmed = beside.run(warm_cache, project.root / NEARDUP_CACHE, digests, texts)
+            del digests, texts  # the helper's call holds them until it is done
         labels = read_labels(project, corpus, skip_invalid=skip_invalid)
         note(
             f"read {labels.counts['annotations_read']} annotations, {labels.counts['predictions_read']} predictions "
@@ -127,6 +128,7 @@ def _build(
         if independent
         else agreement_report["krippendorff_alpha"]
     )
+    del independent  # a copy of the spans
 
     note("encoding the tables")
     new_assignments = choose_splits(existing, corpus["article_id"].tolist(), project.splits.seed, project.splits.ratios)
@@ -148,15 +150,20 @@ def _build(
         project.rel(project.fold_file),
     )
     counts = labels.counts + aggregated.counts
-    tables = split_tables(corpus, labels, aggregated, assignments, {**existing_folds, **new_folds}, counts)
+    reports = {**labels.report, **aggregated.report}
+    folds = {**existing_folds, **new_folds}
+    # The labels are let go as soon as they are encoded: the rest is built in the memory they held.
+    tables = {"annotations": annotation_tables(labels, assignments, folds)}
+    del labels
+    tables = in_config_order(tables | article_tables(corpus, aggregated, assignments, folds, counts))
     counts["articles"] = len(corpus)
     counts["new_split_assignments"] = len(new_assignments)
     if splits_moved:
         counts["articles_moved_by_resplit"] = len(splits_moved)
     counts["new_fold_assignments"] = len(new_folds)
-    build_report = {"counts": dict(sorted(counts.items())), **labels.report, **aggregated.report}
+    build_report = {"counts": dict(sorted(counts.items())), **reports}
     facts = collection_facts(corpus)  # for Croissant's data-collection fields
-    del corpus, labels, aggregated  # the Arrow tables hold everything written from here on
+    del corpus, aggregated  # the Arrow tables hold everything written from here on
 
     note("writing the dataset")
     config_sha = labeling_config_sha256()

@@ -8,6 +8,7 @@ turning columns into Arrow arrays of the Features' explicit schema, never an inf
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -15,10 +16,10 @@ import pyarrow as pa
 from datasets import ClassLabel
 
 from builders.build.aggregate import Aggregated
-from builders.build.labels import Labels, codes_or_none
+from builders.build.labels import Labels
 from builders.build.tokens import claim_tokens_frame
 from builders.features import ARTICLE_LABEL_COLUMNS, FEATURES, SPAN, arrow_schema
-from builders.layout import SPLITS
+from builders.layout import CONFIGS, SPLITS
 from builders.schema import RISK_DISCLOSURES
 
 
@@ -50,21 +51,39 @@ def spans_column(units: pd.DataFrame, spans: pd.DataFrame) -> pa.ListArray:
     """The annotations config's nested `spans` column, one list per row of `units`, built from
     typed columns (a million spans as Python dicts would cost more time and memory than the rest)."""
     struct_type = arrow_schema("annotations").field("spans").type.value_type
-    unit = pd.Categorical(spans["annotation_uid"], categories=units["annotation_uid"]).codes
-    ordered = spans.assign(_unit=unit).sort_values(["_unit", "start", "end", "region_id"], kind="stable")
-    counts = np.bincount(ordered["_unit"].to_numpy(), minlength=len(units))
+    unit = pd.Index(units["annotation_uid"]).get_indexer(spans["annotation_uid"])
+    # Only the sort keys are sorted; each field is then taken in that order, one at a time.
+    keys = pd.DataFrame({"_unit": unit, "start": spans["start"].to_numpy(), "end": spans["end"].to_numpy()})
+    keys["region_id"] = spans["region_id"].to_numpy()
+    order = keys.reset_index(drop=True).sort_values(["_unit", "start", "end", "region_id"], kind="stable").index
+    order = order.to_numpy()
+    del keys
+    counts = np.bincount(unit, minlength=len(units))
     offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]), type=pa.int32())
     arrays = []
     for field in struct_type:
-        column = ordered[field.name]
+        column = spans[field.name]
         if isinstance(SPAN[field.name], ClassLabel):  # codes, NO_LABEL (-1) as null
-            codes = column.to_numpy(dtype="int64")
+            codes = column.to_numpy(dtype="int64")[order]
             missing = codes < 0
             arrays.append(pa.array(codes, mask=missing if missing.any() else None, type=field.type))
         else:
-            arrays.append(pa.array(codes_or_none(column), type=field.type))
+            arrays.append(arrow_values(column.iloc[order], field.type))
     values = pa.StructArray.from_arrays(arrays, fields=list(struct_type))
     return pa.ListArray.from_arrays(offsets, values)
+
+
+def arrow_values(column: pd.Series, arrow_type: pa.DataType) -> pa.Array:
+    """`column` (labels as codes, missing values as pandas' markers) as an Arrow array, the same
+    as `pa.array` of its values as Python objects with None for missing would be, but without
+    those objects. Arrow keeps a string column's validity bitmap even when no value is missing;
+    the objects' array has none, and the card reports the tables' nbytes, so it is dropped."""
+    array = pa.array(column, type=arrow_type)
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
+    if array.null_count == 0 and array.buffers()[0] is not None:
+        array = pa.Array.from_buffers(array.type, len(array), [None, *array.buffers()[1:]], offset=array.offset)
+    return array
 
 
 def to_arrow(config: str, frame: pd.DataFrame, ready: dict[str, pa.Array] | None = None) -> pa.Table:
@@ -77,8 +96,10 @@ def to_arrow(config: str, frame: pd.DataFrame, ready: dict[str, pa.Array] | None
             arrays.append(ready[name])
             continue
         column = frame[name]
-        values = column.tolist() if pa.types.is_list(schema.field(name).type) else codes_or_none(column)
-        arrays.append(pa.array(values, type=schema.field(name).type))
+        arrow_type = schema.field(name).type
+        arrays.append(
+            pa.array(column.tolist(), arrow_type) if pa.types.is_list(arrow_type) else arrow_values(column, arrow_type)
+        )
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
@@ -91,28 +112,58 @@ def split_tables(
     counts: Counter | None = None,
 ) -> dict[str, dict[str, pa.Table]]:
     """{config: {split: table}} for every config and split. `folds`: each article's fold
-    (none: null); `counts` receives the claim_tokens rules' counts."""
-    frames = {
-        "claims": claims_frame(aggregated),
-        "articles": articles_frame(corpus, aggregated),
-        "annotations": annotations_frame(labels),
-    }
-    frames["claim_tokens"], token_lists = claim_tokens_frame(
-        frames["articles"], frames["claims"], Counter() if counts is None else counts
-    )
-    # Nested columns are built as Arrow arrays (rows chosen by a mask over their frame).
-    spans = spans_column(frames["annotations"], labels.spans)
-    ready_columns = {
-        "annotations": lambda chosen: {"spans": spans.filter(pa.array(chosen))},
-        "claim_tokens": token_lists.select,
-    }
-    tables: dict[str, dict[str, pa.Table]] = {}
-    for config, frame in frames.items():
-        frame["fold"] = pd.array(frame["article_id"].map(folds or {}), dtype="Int32")
-        split_of = frame["article_id"].map(assignments)
-        tables[config] = {}
-        for split in SPLITS:
-            chosen = (split_of == split).to_numpy()
-            ready = ready_columns[config](chosen) if config in ready_columns else None
-            tables[config][split] = to_arrow(config, frame[chosen], ready)
+    (none: null); `counts` receives the claim_tokens rules' counts. (The build calls the two
+    parts itself, to let the labels go between them.)"""
+    tables = {"annotations": annotation_tables(labels, assignments, folds)}
+    return in_config_order(tables | article_tables(corpus, aggregated, assignments, folds, counts))
+
+
+def in_config_order(tables: dict[str, dict[str, pa.Table]]) -> dict[str, dict[str, pa.Table]]:
+    return {config: tables[config] for config in CONFIGS}
+
+
+def article_tables(
+    corpus: pd.DataFrame,
+    aggregated: Aggregated,
+    assignments: dict[str, str],
+    folds: dict[str, int] | None = None,
+    counts: Counter | None = None,
+) -> dict[str, dict[str, pa.Table]]:
+    """The claims, articles and claim_tokens configs' tables, one config at a time: each one's
+    frames and token columns are let go before the next (at 10,000 articles they are as large
+    as the tables)."""
+    claims, articles = claims_frame(aggregated), articles_frame(corpus, aggregated)
+    rows, token_columns = claim_tokens_frame(articles, claims, Counter() if counts is None else counts)
+    tables = {"claim_tokens": per_split("claim_tokens", rows, assignments, folds, token_columns.select)}
+    del rows, token_columns
+    tables["claims"] = per_split("claims", claims, assignments, folds)
+    del claims
+    tables["articles"] = per_split("articles", articles, assignments, folds)
+    return tables
+
+
+def annotation_tables(
+    labels: Labels, assignments: dict[str, str], folds: dict[str, int] | None = None
+) -> dict[str, pa.Table]:
+    """The annotations config's tables (the nested spans column is built once, then filtered)."""
+    units = annotations_frame(labels)
+    spans = spans_column(units, labels.spans)
+    return per_split("annotations", units, assignments, folds, lambda chosen: {"spans": spans.filter(chosen)})
+
+
+def per_split(
+    config: str,
+    frame: pd.DataFrame,
+    assignments: dict[str, str],
+    folds: dict[str, int] | None,
+    ready: Callable[[np.ndarray], dict[str, pa.Array]] | None = None,
+) -> dict[str, pa.Table]:
+    """{split: table} of one config's rows; `ready(chosen)` gives the columns already built as
+    Arrow arrays (nested ones) for the rows a mask over `frame` chooses."""
+    frame["fold"] = pd.array(frame["article_id"].map(folds or {}), dtype="Int32")
+    split_of = frame["article_id"].map(assignments)
+    tables = {}
+    for split in SPLITS:
+        chosen = (split_of == split).to_numpy()
+        tables[split] = to_arrow(config, frame[chosen], ready(chosen) if ready else None)
     return tables

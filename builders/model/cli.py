@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 
 from builders.errors import fail
-from builders.model import EVALUATION_FILE
+from builders.model import DEFAULT_SEED, EVALUATION_FILE
 from builders.project import load_project
 
 DEFAULT_MODELS = "models"
@@ -82,8 +82,6 @@ def _folder(project, given: str | None) -> Path:
 
 def add_model_commands(sub) -> None:
     """`khc model train` and `khc model evaluate` under the top-level subparsers `sub`."""
-    from builders.model.train import DEFAULT_SEED
-
     model = sub.add_parser(
         "model",
         help="train and evaluate the baseline model that pre-annotates new articles",

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from builders.build.spans import MATCH_IOU
+from builders.model import DEFAULT_SEED
 from builders.model.candidates import candidates
 from builders.model.data import UNDECIDED, TrainingData, load_training, require_labels
 from builders.model.features import (
@@ -35,7 +36,6 @@ from builders.progress import note
 from builders.project import Project
 from builders.schema import CLAIM_TYPE, EVIDENCE, EVIDENCE_EXPLAINED, HARMS_EXPLAINED, RISK_DISCLOSURES
 
-DEFAULT_SEED = 16
 PARALLEL_MIN_ARTICLES = 400
 WORKERS = 2  # the machine's cores
 BATCH = 100

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 
+import pyarrow as pa
 import pytest
+from datasets import List
 
 from builders.build.aggregate import aggregate
-from builders.build.card import figures, render_card
+from builders.build.card import _distribution, figures, render_card
 from builders.build.read import read_labels
 from builders.build.tables import split_tables
 from builders.corpus.records import load_corpus
 from builders.corpus.splits import read_split_file
 from builders.errors import KhcError
-from builders.features import FEATURES, label_names
+from builders.features import FEATURES, arrow_schema, label_names
 from builders.layout import SPLITS
 from builders.project import load_project
 from tests.conftest import REPO, copy_project
@@ -86,3 +89,63 @@ def test_spans_accepted_unchanged_are_counted_over_every_split(built):
                 accepted += sum(names[s["result_origin"]] == "prediction" for s in row["spans"])
     if submitted:
         assert f"Of the {submitted} claim spans people submitted, {accepted} are" in found["status"]
+
+
+def distribution_row_by_row(tables, config, column):
+    """The card's label distribution counted one row at a time: the reference for `_distribution`."""
+    names, origins = label_names(config, column), label_names(config, "origin")
+    many = isinstance(FEATURES[config][column], List)
+    counts = {(s, o): Counter() for s in SPLITS for o in origins}
+    for split in SPLITS:
+        for row in tables[split].select([column, "origin"]).to_pylist():
+            if row["origin"] is None:
+                continue
+            key, value = (split, origins[row["origin"]]), row[column]
+            if many and value is None:
+                counts[key]["(not answered)"] += 1
+                continue
+            for v in value if many else [value]:
+                counts[key][names[v] if v is not None else "(undecided)"] += 1
+    used = [k for k in counts if sum(counts[k].values())]
+    extra = [v for v in ("(undecided)", "(not answered)") if any(counts[k][v] for k in used)]
+    return {(v, k): counts[k][v] for v in names + extra for k in used}
+
+
+@pytest.mark.parametrize(("config", "column"), [("articles", "risk_disclosures"), ("claims", "claim_type")])
+def test_label_distribution_counts_every_value_origin_and_missing_answer(config, column):
+    # Random codes with null values, null and empty checklists, null list items and rows without an origin.
+    rng = random.Random(7)
+    schema = arrow_schema(config)
+    n_values, n_origins = len(label_names(config, column)), len(label_names(config, "origin"))
+    many = isinstance(FEATURES[config][column], List)
+
+    def value():
+        if many:
+            return rng.choice([None, [], [rng.choice([None, *range(n_values)]) for _ in range(rng.randint(1, 4))]])
+        return rng.choice([None, *range(n_values)])
+
+    tables = {}
+    for split in SPLITS:
+        n = rng.randint(0, 40)
+        tables[split] = pa.table(
+            {
+                column: pa.array([value() for _ in range(n)], schema.field(column).type),
+                "origin": pa.array(
+                    [rng.choice([None, *range(n_origins)]) for _ in range(n)], schema.field("origin").type
+                ),
+            }
+        )
+    table = _distribution(tables, config, column)
+    expected = distribution_row_by_row(tables, config, column)
+    lines = table.splitlines()
+    header = [h.strip() for h in lines[0].strip("|").split("|")][1:]
+    found = {}
+    for line in lines[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        for key, n in zip(header, cells[1:], strict=True):
+            split, origin = key.split(" · ")
+            found[(cells[0], (split, origin))] = int(n)
+    assert found == expected
+    assert any(v == "(undecided)" for v, _ in expected) and (
+        not many or any(v == "(not answered)" for v, _ in expected)
+    )

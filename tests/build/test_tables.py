@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
+import pyarrow as pa
 import pytest
 
 from builders.build.aggregate import aggregate
+from builders.build.labels import codes_or_none
 from builders.build.read import read_labels
-from builders.build.tables import split_tables
+from builders.build.tables import arrow_values, split_tables
 from builders.corpus.records import load_corpus
 from builders.corpus.splits import read_split_file
 from builders.features import FEATURES, arrow_schema
@@ -80,3 +83,25 @@ def test_span_texts_are_the_article_text_at_their_offsets(tables):
     for table in built["claims"].values():
         for row in table.to_pylist():
             assert texts[row["article_id"]][row["start"] : row["end"]] == row["text"]
+
+
+@pytest.mark.parametrize(
+    ("values", "dtype", "arrow_type"),
+    [
+        (["a", "bé", "c"], "str", pa.string()),
+        (["a", None, "c"], "str", pa.string()),
+        ([1, None, 3], "Int8", pa.int8()),
+        ([1, 2, 3], "Int32", pa.int32()),
+        ([4, 5, 6], "int64", pa.int32()),
+        ([True, False, True], "bool", pa.bool_()),
+        (["x", None, "z"], "object", pa.string()),
+        ([], "str", pa.string()),
+    ],
+)
+def test_arrow_values_are_what_python_objects_would_give(values, dtype, arrow_type):
+    # Taken out of order and in part, as a split's rows are.
+    column = pd.Series(values * 3, dtype=dtype).iloc[::-2]
+    expected = pa.array(codes_or_none(column), type=arrow_type)
+    found = arrow_values(column, arrow_type)
+    assert found.equals(expected) and found.type == expected.type
+    assert found.nbytes == expected.nbytes and found.null_count == expected.null_count  # the card reports nbytes

@@ -4,14 +4,25 @@ every claim span comes back from the BIO tags, except the cases the rules count.
 from __future__ import annotations
 
 import json
+import random
 import shutil
 from collections import Counter
 
+import numpy as np
+import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from datasets import load_dataset
 
-from builders.build.tokens import RULE_COUNTS, spans_from_tags, tag_article, tokenize
+from builders.build.tokens import (
+    RULE_COUNTS,
+    TOKEN_PATTERN,
+    claim_tokens_frame,
+    spans_from_tags,
+    tag_article,
+    tokenize,
+)
 from builders.features import BIO_TAGS, FEATURES
 from builders.layout import SPLITS
 from builders.schema import CLAIM_TYPE
@@ -113,3 +124,72 @@ def test_adjacent_claims_of_one_type_stay_two_spans():
     tags = tag_article(starts, ends, [(0, 3, 4), (4, 7, 4)], Counter())
     assert [BIO_TAGS[t] for t in tags] == ["B-procedure", "I-procedure", "B-procedure", "I-procedure"]
     assert spans_from_tags(tags, starts, ends) == [(0, 3, 4), (4, 7, 4)]
+
+
+def tags_claim_by_claim(starts, ends, claims, counts):
+    """The module's rules written out one claim at a time: the reference for `claim_tokens_frame`."""
+    tags = [0] * len(starts)
+    taken_until = 0
+    for start, end, claim_type in sorted(claims, key=lambda c: (c[0], -(c[1] - c[0]))):
+        if claim_type is None:
+            counts["claim_tokens_null_type"] += 1
+            continue
+        first = next((i for i, e in enumerate(ends) if e > start), len(ends))
+        last = next((i for i, s in enumerate(starts) if s >= end), len(starts))
+        if first >= last:
+            counts["claim_tokens_no_token"] += 1
+            continue
+        if starts[first] < start or ends[last - 1] > end:
+            counts["claim_tokens_snapped"] += 1
+        if first < taken_until:
+            if taken_until >= last:
+                counts["claim_tokens_overlap_dropped"] += 1
+                continue
+            counts["claim_tokens_overlap_trimmed"] += 1
+            first = taken_until
+        tags[first:last] = [1 + 2 * claim_type] + [2 + 2 * claim_type] * (last - first - 1)
+        taken_until = last
+    return tags
+
+
+def test_all_articles_tagged_at_once_follow_the_rules_claim_by_claim():
+    # Random overlapping, nested, tied, snapped, whitespace-only and null-type claims over articles
+    # tagged together (laid end to end), some unlabelled: each row as the rules give it alone.
+    rng = random.Random(18)
+    words = ["ketamine", "long-term", "don't", "(", "40", "–", "mg", ".", "  ", "\n", "dose's", "ß"]
+    articles, claims = [], []
+    for a in range(40):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(0, 30)))
+        articles.append({"article_id": f"a{a:03d}", "labeled": a % 7 != 3, "text": text})
+        for _ in range(rng.randint(0, 12)):
+            start = rng.randint(0, len(text))
+            end = min(len(text), start + rng.randint(1, 25))
+            kind = rng.choice([None, *range(len(CLAIM_TYPE.names))])
+            claims.append({"article_id": f"a{a:03d}", "start": start, "end": end, "claim_type": kind})
+    frame = pd.DataFrame(articles).sample(frac=1, random_state=1)  # any order in; rows by article_id out
+    claim_frame = pd.DataFrame(claims).sort_values(["article_id", "start", "end"], kind="stable")
+    claim_frame["claim_type"] = claim_frame["claim_type"].astype("Int8")
+    counts = Counter()
+    rows, columns = claim_tokens_frame(frame, claim_frame, counts)
+    lists = columns.select(np.ones(len(rows), dtype=bool))
+    expected_counts = Counter({k: 0 for k in RULE_COUNTS})
+    labelled = sorted(a["article_id"] for a in articles if a["labeled"])
+    assert rows["article_id"].tolist() == labelled
+    for i, article_id in enumerate(labelled):
+        text = next(a["text"] for a in articles if a["article_id"] == article_id)
+        tokens, starts, ends = tokenize(text)
+        mine = [
+            (c["start"], c["end"], c["claim_type"])
+            for c in claim_frame.astype(object).where(claim_frame.notna(), None).to_dict("records")
+            if c["article_id"] == article_id
+        ]
+        assert lists["tokens"][i].as_py() == tokens == [m.group() for m in TOKEN_PATTERN.finditer(text)]
+        assert lists["token_start"][i].as_py() == [m.start() for m in TOKEN_PATTERN.finditer(text)]
+        assert lists["token_end"][i].as_py() == list(ends)
+        assert lists["tags"][i].as_py() == tags_claim_by_claim(list(starts), list(ends), mine, expected_counts)
+    assert counts == expected_counts and all(counts.values()), counts  # every rule was needed
+    # A split's rows: compact, as `pa.array` of Python lists would build them (the card reports nbytes).
+    some = np.arange(len(rows)) % 3 == 1
+    for name, picked in columns.select(some).items():
+        as_lists = pa.array([v for v, keep in zip(lists[name].to_pylist(), some, strict=True) if keep], picked.type)
+        assert picked.equals(as_lists) and picked.nbytes == as_lists.nbytes, name
