@@ -13,12 +13,15 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 from label_studio_sdk import LabelStudio
 
 from builders.build.snapshots import read_index
+from builders.labelstudio import pull as pull_module
+from builders.labelstudio.delta import CLOCK_STEP, OVERLAP
 from builders.project import load_project
 from tests.build.test_snapshots_delta import assert_same_dataset
 from tests.conftest import REPO, copy_project, declare, khc
@@ -108,3 +111,41 @@ def test_incremental_pulls_build_what_one_full_pull_builds(server, project_root,
     # --full on request, even with earlier snapshots
     out = pull(root, capsys, project_id, "--full")
     assert "-delta-" not in written(out) and "(full)" in out
+
+
+def test_changes_during_and_just_after_a_full_pull_are_in_the_next_pull(server, project_root, tmp_path, capsys,  # noqa: F811
+                                                                        monkeypatch):  # fmt: skip
+    """An annotation saved after the full pull read its mark (while it exports) and one saved just
+    after it: the next, incremental pull misses neither, so the dataset is that of one full pull."""
+    root = project_root
+    project_id = push(root, capsys, "--title", "during the export")
+    admin = LabelStudio(base_url=server.url, api_key=server.token)
+    tasks = {t.data["article_id"]: t for t in admin.tasks.list(project=project_id, fields="all")}
+    t1, t2 = tasks["khc-000001"], tasks["khc-000002"]
+    first = "Attention deficit hyperactivity disorder (ADHD) is a neurological disorder"
+    s1 = "Ketamine blocks NMDA receptors, which are important for memory and focus regulation"
+    a1 = admin.annotations.create(id=t1.id, result=span(t1.data["text"], first, "background", "none", "a1"))
+    time.sleep((OVERLAP + CLOCK_STEP).total_seconds() + 2)  # idle: the next pull lists from the mark itself
+
+    export = pull_module.downloaded
+
+    def while_exporting(conn, project, pid):  # the mark is read; the export has not begun
+        admin.annotations.update(id=a1.id, result=span(t1.data["text"], first, "efficacy", "anecdote", "a1"))
+        return export(conn, project, pid)
+
+    monkeypatch.setattr(pull_module, "downloaded", while_exporting)
+    assert "(full)" in pull(root, capsys, project_id)
+    monkeypatch.setattr(pull_module, "downloaded", export)
+    admin.annotations.create(id=t2.id, result=span(t2.data["text"], s1, "safety", "none", "a2"))  # just after
+    out = pull(root, capsys, project_id)
+    assert "(delta)" in out and "1 new" in out
+    code, _, err = khc("build", root=root, capsys=capsys)
+    assert code == 0, err
+
+    again = copy_project(tmp_path / "again", with_fixture_labels=False)
+    shutil.copytree(REPO / "annotations" / "predictions", again / "annotations" / "predictions")
+    declare(again, projects=[project_id])
+    assert "(full)" in pull(again, capsys, project_id)
+    code, _, err = khc("build", root=again, capsys=capsys)
+    assert code == 0, err
+    assert_same_dataset(root / "dist", again / "dist")

@@ -16,7 +16,7 @@ from datasets import load_dataset
 from label_studio_sdk import LabelStudio
 
 from builders.labelstudio.labelconfig import labeling_config
-from builders.labelstudio.pull import Pseudonyms
+from builders.labelstudio.pseudonyms import Pseudonyms
 from builders.labelstudio.push import pre_annotations
 from builders.labelstudio.results import span_results
 from builders.project import load_project
