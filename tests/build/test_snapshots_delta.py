@@ -7,6 +7,7 @@ tests/labelstudio/test_incremental.py."""
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
 import re
 from pathlib import Path
@@ -22,7 +23,7 @@ from builders.labelstudio.pull import without_pinned_texts
 from builders.labelstudio.writing import finish_interrupted
 from builders.project import load_project
 from builders.schema import CLAIM_TYPE
-from tests.conftest import FIXTURES, khc, load_export, save_export, tree_digest
+from tests.conftest import FIXTURES, REPO, khc, load_export, save_export, tree_digest
 
 EXPORTS = Path("annotations/exports")
 # The two files that describe a build rather than the dataset: what it read and how the snapshots
@@ -300,3 +301,26 @@ def test_compact_folds_a_full_snapshot_and_its_deltas_into_one_and_the_build_is_
     )
     code, out, _ = khc("snapshots", "compact", "--project-id", "7", root=project_dir, capsys=capsys)
     assert code == 0 and "nothing to fold" in out
+
+
+def test_the_benchmark_generator_writes_a_base_snapshot_and_deltas_that_build_the_same_dataset(tmp_path, capsys):
+    """benchmarks/generate.py --deltas: the final state as a base snapshot and deltas (updated and
+    deleted annotations, texts left out), which build what the single full snapshot builds."""
+    spec = importlib.util.spec_from_file_location("generate", REPO / "benchmarks" / "generate.py")
+    generate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generate)
+    generate.generate(120, 2, tmp_path / "full")
+    generate.generate(120, 2, tmp_path / "history", deltas=3)
+    index = json.loads((tmp_path / "history" / EXPORTS / INDEX_NAME).read_text())
+    assert [e["coverage"] for e in index.values()] == ["full", "delta", "delta", "delta"]
+    assert all(e["deleted"]["annotations"] for e in index.values() if e["coverage"] == "delta")
+    built = {}
+    for name in ("full", "history"):
+        code, _, err = khc("build", "--out", str(tmp_path / f"{name}-dist"), root=tmp_path / name, capsys=capsys)
+        assert code == 0, err
+        built[name] = tmp_path / f"{name}-dist"
+    report = json.loads((built["history"] / "build_report.json").read_text())
+    assert report["counts"]["annotations_deleted"] == sum(
+        len(e.get("deleted", {}).get("annotations", [])) for e in index.values()
+    )
+    assert_same_dataset(built["history"], built["full"])
