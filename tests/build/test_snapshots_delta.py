@@ -272,6 +272,7 @@ def test_compact_folds_a_full_snapshot_and_its_deltas_into_one_and_the_build_is_
     final, changed, ids = final_state(base)
     first = [copy.deepcopy(t) for t in final if t["id"] in changed]
     second = [copy.deepcopy(t) for t in final if t["id"] == 101]  # seen again, unchanged
+    clocked = {**delta("2026-11-07T00:00:00.000000Z"), "server_time": "2026-11-07T00:00:02.000000Z"}
     project_with(project_dir, [("project-7-20261107T000000Z.json", final, full("2026-11-07T00:00:00.000000Z"))])
     one_full = build(project_dir, capsys, "one-full")
     project_with(
@@ -279,7 +280,7 @@ def test_compact_folds_a_full_snapshot_and_its_deltas_into_one_and_the_build_is_
         [
             ("project-7-20261101T120000Z.json", base, full("2026-11-01T12:00:00.000000Z")),
             ("project-7-delta-20261106T000000Z.json", first, delta("2026-11-06T00:00:00.000000Z", [ids["deleted"]])),
-            ("project-7-delta-20261107T000000Z.json", second, delta("2026-11-07T00:00:00.000000Z")),
+            ("project-7-delta-20261107T000000Z.json", second, clocked),
         ],
     )
     before = build(project_dir, capsys, "before")
@@ -292,6 +293,11 @@ def test_compact_folds_a_full_snapshot_and_its_deltas_into_one_and_the_build_is_
     index = json.loads((folder / INDEX_NAME).read_text())
     assert list(index) == [compacted] and index[compacted]["coverage"] == "full"
     assert index[compacted]["exported_at"] == "2026-11-07T00:00:00.000000Z"
+    # the newest mark and the server's clock with it: where the next pull lists from
+    assert (index[compacted]["high_water"], index[compacted]["server_time"]) == (
+        clocked["high_water"],
+        clocked["server_time"],
+    )
     after = build(project_dir, capsys, "after")
     assert_same_dataset(after, before)
     assert_same_dataset(after, one_full)
