@@ -5,7 +5,8 @@
 Writes DIR/khc.toml, DIR/datacard.md, DIR/annotations/{guidelines.md,labeling_config.xml}
 (copied from this repository), DIR/corpus/articles.jsonl (N articles of 30–50 sentences,
 about 4–7 KB each, like the seed articles), and one Label Studio full-JSON export,
-DIR/annotations/exports/project-1-20260101T000000Z.json, with K human annotations per
+DIR/annotations/exports/project-1-20260101T000000Z.json (with `--deltas D`: the same final state
+as a base snapshot and D delta snapshots, as incremental pulls write them), with K human annotations per
 task (spans with per-region evidence choices, article-level choices), a model prediction
 on every task, about 3% cancelled annotations and 5% of tasks with a ground-truth flag.
 Annotators mostly agree, so aggregation and agreement see realistic overlap. Seeded: the
@@ -24,7 +25,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from builders.build.snapshots import record_snapshot
+from builders.build.snapshots import record_snapshot, snapshot_entry, write_index
 from builders.labelstudio.results import choice_result, span_results
 from builders.project import load_project
 
@@ -113,7 +114,7 @@ def article_items(rng: random.Random, prefix: str, base: dict) -> list[dict]:
     ]
 
 
-def generate(n_articles: int, n_annotators: int, out: Path, seed: int = 1) -> None:
+def generate(n_articles: int, n_annotators: int, out: Path, seed: int = 1, deltas: int = 0) -> None:
     rng = random.Random(seed)
     if out.exists():
         shutil.rmtree(out)
@@ -205,10 +206,50 @@ def generate(n_articles: int, n_annotators: int, out: Path, seed: int = 1) -> No
                     "updated_at": "2026-01-01T00:00:00Z",
                 }
             )
+    if deltas:
+        write_history(out, tasks, deltas)
+        return
     snapshot = out / "annotations" / "exports" / "project-1-20260101T000000Z.json"
     with snapshot.open("w", encoding="utf-8") as handle:
         json.dump(tasks, handle)
     record_snapshot(load_project(out), snapshot, PROJECT, "full", "2026-01-01T00:00:00.000000Z")
+
+
+def write_history(out: Path, tasks: list[dict], deltas: int) -> None:
+    """The same final state as a base snapshot and `deltas` delta snapshots, as incremental pulls
+    write them: delta j holds the tasks whose number is j modulo 100 (1 % of them), whose first
+    answered annotation the base holds in an earlier version (its last result missing) beside
+    an annotation the delta records as deleted; a delta's tasks leave out the text their hash
+    pins. The build makes the dataset of the single full snapshot (tests/build/test_snapshots_delta.py)."""
+    if not 0 < deltas < 60:
+        raise SystemExit("--deltas takes 1 to 59")
+    folder = out / "annotations" / "exports"
+    earlier, base_at = "2025-12-01T00:00:00Z", "2025-12-31T00:00:00.000000Z"
+    next_id = max((a["id"] for t in tasks for a in t["annotations"]), default=0)
+    base, changed = [], {j: [] for j in range(1, deltas + 1)}
+    for task in tasks:
+        j = task["id"] % 100
+        answered = [a for a in task["annotations"] if a["result"]]
+        if j not in changed or not answered:
+            base.append(task)
+            continue
+        next_id += 1
+        old = {**answered[0], "result": answered[0]["result"][:-1], "updated_at": earlier}
+        gone = {**old, "id": next_id, "completed_by": "ann-999"}
+        annotations = [old if a is answered[0] else a for a in task["annotations"]] + [gone]
+        base.append({**task, "annotations": annotations, "updated_at": earlier})
+        changed[j].append(({**task, "data": {k: v for k, v in task["data"].items() if k != "text"}}, next_id))
+    entries = {"project-1-20251231T000000Z.json": snapshot_entry(PROJECT, "full", base_at, high_water=base_at)}
+    (folder / "project-1-20251231T000000Z.json").write_text(json.dumps(base), encoding="utf-8")
+    since = base_at
+    for j, held in changed.items():
+        at = f"2026-01-01T00:00:{j:02d}.000000Z"
+        name = f"project-1-delta-20260101T0000{j:02d}Z.json"
+        (folder / name).write_text(json.dumps([task for task, _ in held]), encoding="utf-8")
+        deleted = {"annotations": sorted(gone for _, gone in held), "predictions": []}
+        entries[name] = snapshot_entry(PROJECT, "delta", at, since=since, high_water=at, deleted=deleted)
+        since = at
+    write_index(folder, entries)
 
 
 def declare_project(root: Path, ls_project: int, model_version: str) -> None:
@@ -226,8 +267,11 @@ def main() -> None:
     parser.add_argument("--annotators", type=int, default=3, help="human annotations per task (default 3)")
     parser.add_argument("--out", type=Path, required=True, help="project folder to (re)create")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--deltas", type=int, default=0, help="write a base snapshot and this many delta snapshots (1 %% of tasks each)"
+    )
     args = parser.parse_args()
-    generate(args.articles, args.annotators, args.out, args.seed)
+    generate(args.articles, args.annotators, args.out, args.seed, args.deltas)
     print(f"wrote {args.out}: {args.articles} articles, {args.annotators} annotators per task")
 
 

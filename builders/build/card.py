@@ -18,6 +18,7 @@ from huggingface_hub import DatasetCard, DatasetCardData
 
 from builders.build.agreement_card import agreement_markdown
 from builders.build.evaluation import evaluation_note, fold_rows, missing_classes_markdown
+from builders.build.index import PULL_HISTORY_COUNTS
 from builders.corpus.folds import N_FOLDS
 from builders.corpus.neardup import JACCARD_THRESHOLD
 from builders.errors import fail
@@ -196,7 +197,9 @@ def figures(
         "risk_disclosures_table": _distribution(tables["articles"], "articles", "risk_disclosures"),
         "harms_explained_table": _distribution(tables["articles"], "articles", "harms_explained"),
         "evidence_explained_table": _distribution(tables["articles"], "articles", "evidence_explained"),
-        "build_counts_table": md_table(["what", "count"], [[k, v] for k, v in sorted(counts.items()) if v]),
+        "build_counts_table": md_table(
+            ["what", "count"], [[k, v] for k, v in sorted(counts.items()) if v and k not in PULL_HISTORY_COUNTS]
+        ),
         "label_schema_tables": label_schema_markdown(),
         "conditions_table": md_table(
             ["condition", "articles"],

@@ -24,6 +24,20 @@ from builders.build.snapshots import Snapshot, parse_time
 from builders.errors import Problem
 
 AnnotationKey = tuple[int, int]  # (Label Studio project, annotation id)
+# Counters of the merge: how many copies of a task or an annotation the snapshots held, which
+# depends on how the project was pulled (one full export, or a full one and deltas, compacted or
+# not), not on what the dataset holds. build_report.json and manifest.json give them; the card,
+# part of the dataset, does not (a full pull and its deltas make the same card).
+PULL_HISTORY_COUNTS = frozenset(
+    {
+        "annotation_versions_superseded",
+        "annotations_deleted",
+        "annotations_not_newest",
+        "superseded_snapshots",
+        "duplicate_prediction_copies",
+        "task_text_crlf",  # counted per copy of a task read (builders/build/reader.py)
+    }
+)
 EPOCH = datetime.fromtimestamp(0, UTC)
 
 

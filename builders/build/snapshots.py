@@ -50,6 +50,7 @@ class Snapshot:
     high_water: str | None = None  # a pull's: newest task `updated_at` on the server when it began
     deleted_annotations: frozenset[int] = frozenset()  # a delta's: deleted since the previous pull
     deleted_predictions: frozenset[int] = frozenset()
+    server_time: str | None = None  # a pull's: the server's clock when it read `high_water`
 
     @property
     def order(self) -> tuple[str, str]:
@@ -243,16 +244,18 @@ def _snapshot(project: Project, path: Path, shown: str, entry: object) -> tuple[
             fix=f"if project {ls_project} belongs to this dataset, add it to `projects` under [labelstudio] in "
             f"{MARKER}; otherwise remove the file",
         )
-    high_water, deleted = entry.get("high_water"), entry.get("deleted", {})
+    high_water, deleted, clock = entry.get("high_water"), entry.get("deleted", {}), entry.get("server_time")
     if high_water is not None and (not isinstance(high_water, str) or parse_time(high_water) is None):
         return None, Problem("its snapshot record has a high-water mark that is not a time", shown, fix=fix)
+    if clock is not None and (not isinstance(clock, str) or parse_time(clock) is None):
+        return None, Problem("its snapshot record has a server time that is not a time", shown, fix=fix)
     lists = [deleted.get(kind, []) for kind in ("annotations", "predictions")] if isinstance(deleted, dict) else None
     if lists is None or not all(isinstance(ids, list) and all(_is_id(i) for i in ids) for ids in lists):
         return None, Problem("its snapshot record's deleted ids are not lists of integer ids", shown, fix=fix)
     if coverage != "delta" and any(lists):
         return None, Problem(f"a {coverage} snapshot records deletions (only a delta does)", shown, fix=fix)
     return (
-        Snapshot(path, shown, ls_project, exported_at, coverage, high_water, frozenset(lists[0]), frozenset(lists[1])),
+        Snapshot(path, shown, ls_project, exported_at, coverage, high_water, *map(frozenset, lists), clock),
         None,
     )
 

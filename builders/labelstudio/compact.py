@@ -55,12 +55,14 @@ def compact(project: Project, project_id: int, *, compress: bool = False, now: d
         raise KhcError(index.problems)
     tasks = _merged_tasks(mine, index.keeps)
     text = json.dumps(tasks, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
-    marks = [s.high_water for s in mine if s.high_water]
+    marked = [s for s in mine if s.high_water]
+    newest = max(marked, key=lambda s: parse_time(s.high_water)) if marked else None
     entry = snapshot_entry(
         project_id,
         "full",
         mine[-1].exported_at,
-        high_water=max(marks, key=lambda m: parse_time(m)) if marks else None,
+        high_water=newest.high_water if newest else None,
+        server_time=newest.server_time if newest else None,  # where the next pull lists from
     )
     folded = [s.path.name for s in mine]
     out = write_snapshot(project, project_id, text, now, entry, kind="-compact", compress=compress, replaces=folded)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import TypeVar
 from urllib.parse import urlsplit
 
@@ -32,6 +34,13 @@ class Connection:
     url: str  # as shown: without credentials
     client: LabelStudio
     _key: str  # kept only to scrub it from messages
+    server_time: datetime | None = None  # the server's clock (HTTP `Date`) at its latest answer
+
+    def saw(self, response: httpx.Response) -> None:
+        try:
+            self.server_time = parsedate_to_datetime(response.headers["date"])
+        except (KeyError, TypeError, ValueError):  # no Date, or not one: the clock is unknown
+            self.server_time = None
 
     def call(self, what: str, fn: Callable[[], T], *, not_found: str | None = None, expect: type | None = None) -> T:
         """Run one API call; map transport and HTTP errors, and answers of the wrong shape, to KhcErrors."""
@@ -131,7 +140,10 @@ def connect(url: str | None = None, api_key: str | None = None, *, timeout: floa
         raise KhcError(Problem("no Label Studio address", fix="set LABEL_STUDIO_URL, e.g. http://127.0.0.1:8080"))
     if not key:
         raise KhcError(Problem("no Label Studio API key", fix="set LABEL_STUDIO_API_KEY (never put it in a file here)"))
-    client = LabelStudio(base_url=checked_url(url), api_key=key, timeout=timeout or TIMEOUT_SECONDS)
+    seconds = timeout or TIMEOUT_SECONDS
+    answers = httpx.Client(timeout=seconds, follow_redirects=True)  # as the SDK makes it, with a hook
+    client = LabelStudio(base_url=checked_url(url), api_key=key, timeout=seconds, httpx_client=answers)
     connection = Connection(url=without_credentials(url), client=client, _key=key)
+    answers.event_hooks["response"] = [connection.saw]
     connection.call("checked who you are", lambda: client.users.whoami())
     return connection

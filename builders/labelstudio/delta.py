@@ -9,9 +9,14 @@ deleted, and the delta records those ids. The state held is read from the projec
 snapshot and every snapshot after it (by export time): a full snapshot is the whole project, a
 delta replaces the tasks it holds, a partial import adds to them.
 
-The next pull asks for the tasks updated after the last pull's high-water mark less a small
-overlap (a save committed just as the previous pull began); tasks seen again unchanged are
-left out by their `updated_at`. A deleted task leaves nothing to compare: when the project
+The next pull asks for the tasks updated after the last pull's high-water mark M (the newest
+`updated_at` the server showed when that pull began). A save can be committed after its
+`updated_at` was taken, so one in flight then had a time before M and was not yet seen; it
+began less than OVERLAP before that moment R (the server's clock, from its HTTP `Date`, to the
+second). So the pull lists from min(M, R - OVERLAP - 1 s): everything after M, and whatever was
+in flight at R. A project idle for a few seconds before the pull lists only what changed since;
+without a recorded server time, from M - OVERLAP. Tasks seen again unchanged are left out by
+their `updated_at`. A deleted task leaves nothing to compare: when the project
 holds fewer tasks than the snapshots do, the pull is a full one.
 """
 
@@ -27,7 +32,8 @@ from builders.build.read import iter_tasks
 from builders.build.snapshots import find_snapshots, parse_time, utc_stamp
 from builders.project import Project
 
-OVERLAP = timedelta(seconds=5)
+OVERLAP = timedelta(seconds=5)  # longest time from a save's `updated_at` to its commit
+CLOCK_STEP = timedelta(seconds=1)  # HTTP `Date` counts whole seconds, taken after the answer's query
 CACHE_DIR = ".khc-cache"  # git-ignored; only time depends on it
 
 
@@ -44,6 +50,7 @@ class Held:
 
     tasks: dict[int, TaskState] = field(default_factory=dict)
     since: datetime | None = None
+    listed_after: datetime | None = None  # what the next pull lists tasks updated after
     exported_at: str = ""  # of the project's latest snapshot
     files: list[list] = field(default_factory=list)  # [name, size, mtime] of the snapshots read, in order
 
@@ -104,21 +111,20 @@ def held_state(project: Project, project_id: int) -> Held | None:
         held.fold(iter_tasks(snapshot.path, snapshot.shown), snapshot.coverage)
     if done < len(mine):
         _save(cache, files, held)
-    marks = [parse_time(s.high_water) for s in mine if s.high_water is not None]
+    marks = [(parse_time(s.high_water), parse_time(s.server_time)) for s in mine if s.high_water is not None]
     if not marks:  # a full snapshot written before pulls recorded their mark: its newest task stands in
-        marks = [t.updated_at for t in held.tasks.values() if t.updated_at is not None]
-    held.since = max(marks, default=None)
+        marks = [(t.updated_at, None) for t in held.tasks.values() if t.updated_at is not None]
+    held.since, clock = max(marks, key=lambda mark: mark[0], default=(None, None))
+    if held.since is not None:
+        held.listed_after = min(held.since, clock - OVERLAP - CLOCK_STEP) if clock else held.since - OVERLAP
     held.exported_at = mine[-1].exported_at
     return held
 
 
-def remember(
-    project: Project, project_id: int, held: Held | None, written: Path, tasks: list[dict], full: bool
-) -> None:
-    """After a pull wrote `written` (the project's newest snapshot), cache the state with its
-    `tasks` folded in, so that the next pull need not read it back."""
-    held = Held() if full or held is None else held
-    held.fold(tasks, "full" if full else "delta")
+def remember(project: Project, project_id: int, held: Held, written: Path) -> None:
+    """After a pull wrote `written` (the project's newest snapshot), cache the state `held` (the
+    snapshots read before, with `written`'s tasks folded in), so that the next pull need not read
+    it back."""
     files = [*held.files, [written.name, written.stat().st_size, written.stat().st_mtime_ns]]
     _save(project.root / CACHE_DIR / f"pull-state-v1-project-{project_id}.json", files, held)
 
@@ -171,10 +177,17 @@ def deletions(held: Held, tasks: list[dict]) -> dict[str, list[int]]:
 
 
 def count_changes(old: dict[int, tuple[object, bool]], current: list[dict], removed: int | None = None) -> dict:
-    """New, updated, cancelled and removed annotations of `current` against `old` (all of a
-    project's annotations held before); `removed` is a delta's recorded deletions, else every
-    annotation of `old` that `current` (a full export) lacks."""
+    """New, updated, cancelled and removed annotations of `current` (tasks) against `old`."""
     new = {aid: state for task in current if (s := task_state(task)) for aid, state in s[1].annotations.items()}
+    return count_changes_of(old, new, removed)
+
+
+def count_changes_of(
+    old: dict[int, tuple[object, bool]], new: dict[int, tuple[object, bool]], removed: int | None = None
+) -> dict:
+    """New, updated, cancelled and removed annotations of `new` against `old` (all of a
+    project's annotations held before; id → (updated_at, cancelled)); `removed` is a delta's
+    recorded deletions, else every annotation of `old` that `new` (a full export) lacks."""
     counts = {
         "new": 0,
         "updated": 0,

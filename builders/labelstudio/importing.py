@@ -21,7 +21,8 @@ from builders.build.read import check_bounds, iter_tasks
 from builders.build.snapshots import Coverage, parse_time, utc_stamp
 from builders.errors import fail
 from builders.labelstudio.connection import Connection
-from builders.labelstudio.pull import PullResult, map_location, store
+from builders.labelstudio.pull import map_location
+from builders.labelstudio.storing import PullResult, store
 from builders.lock import locked
 from builders.project import MARKER, Project
 

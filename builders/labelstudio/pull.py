@@ -1,10 +1,13 @@
 """`khc ls pull`: a Label Studio project → a new, pseudonymised export snapshot.
 
-The project is exported in Label Studio's full JSON format. Before anything touches the
-disk, every field is kept only if it is on the whitelist below (user references such as
-`updated_by`, drafts and comment authors go), `completed_by` becomes a stable pseudonym,
-and the prediction ids Label Studio lists are replaced by the predictions themselves
-(fetched from the same project), so the snapshot stands alone.
+The project is exported in Label Studio's full JSON format. Before anything is written but
+the raw download (a hidden `.partial` file, removed at the end of the pull, by its error
+handling, or by the next pull if this one is killed), every field is kept only if it is on the
+whitelists of builders/labelstudio/storing.py (user references such as `updated_by`, drafts
+and comment authors go), `completed_by` becomes a stable pseudonym, and the prediction ids
+Label Studio lists are replaced by the predictions themselves (fetched from the same project),
+so the snapshot stands alone. The export is read back from its download task by task, so a
+pull's memory does not grow with the project.
 
 The first pull of a project (and `--full`) writes the whole project; later pulls write a delta
 of the tasks changed since (builders/labelstudio/delta.py), recorded with what was deleted and
@@ -21,88 +24,20 @@ written as such a pseudonym.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from builders.build.snapshots import Coverage, parse_time, snapshot_entry, utc_stamp
+from builders.build.snapshots import parse_time, utc_stamp
 from builders.corpus.records import load_corpus, sha256_text
 from builders.errors import KhcError, fail
 from builders.labelstudio.connection import Connection
-from builders.labelstudio.delta import OVERLAP, Held, changed, count_changes, deletions, held_state, remember
-from builders.labelstudio.fetch import changed_since, export, export_tasks, list_predictions, list_users, newest_update
-from builders.labelstudio.pseudonyms import PSEUDONYM, Pseudonyms, default_map_path, locked
-from builders.labelstudio.writing import finish_interrupted, write_snapshot
+from builders.labelstudio.delta import Held, changed, count_changes, deletions, held_state
+from builders.labelstudio.fetch import changed_since, downloaded, export_tasks, list_predictions, newest_update
+from builders.labelstudio.pseudonyms import default_map_path
+from builders.labelstudio.storing import PullResult, store
+from builders.labelstudio.writing import finish_interrupted
 from builders.lock import locked as project_locked
 from builders.project import MARKER, Project
-
-TASK_FIELDS = {
-    "id",
-    "data",
-    "annotations",
-    "predictions",
-    "project",
-    "created_at",
-    "updated_at",
-    "inner_id",
-    "total_annotations",
-    "cancelled_annotations",
-    "total_predictions",
-    "meta",
-}
-ANNOTATION_FIELDS = {
-    "id",
-    "completed_by",
-    "result",
-    "was_cancelled",
-    "ground_truth",
-    "created_at",
-    "updated_at",
-    "lead_time",
-    "task",
-    "project",
-    "parent_prediction",
-    "parent_annotation",
-    "last_action",
-    "result_count",
-}
-PREDICTION_FIELDS = {"id", "model_version", "result", "score", "created_at", "updated_at", "task", "project"}
-
-
-@dataclass
-class PullResult:
-    path: Path | None  # None: nothing changed, nothing written
-    tasks: int
-    annotations: int
-    changes: dict[str, int] = field(default_factory=dict)
-    coverage: Coverage = "full"
-    notes: list[str] = field(default_factory=list)
-    listed: int = 0  # a delta's: tasks the server listed as updated since the mark (overlap included)
-
-
-def _keep(item: dict, allowed: set[str]) -> dict:
-    return {k: v for k, v in item.items() if k in allowed}
-
-
-def pseudonymise(
-    tasks: list, predictions: dict[int, list[dict]], users: dict[int, str], names: Pseudonyms, *, server: str = ""
-) -> list:
-    """The export with whitelisted fields only and every `completed_by` an `ann-NNN` pseudonym."""
-    clean = []
-    for task in tasks:
-        kept = _keep(task, TASK_FIELDS)
-        annotations = []
-        for annotation in task.get("annotations") or []:
-            a = _keep(annotation, ANNOTATION_FIELDS)
-            user = annotation.get("completed_by")
-            user_id = user.get("id") if isinstance(user, dict) else user
-            a["completed_by"] = names.of_user(server, user_id, users.get(user_id))
-            annotations.append(a)
-        kept["annotations"] = annotations
-        kept["predictions"] = [_keep(p, PREDICTION_FIELDS) for p in predictions.get(task.get("id"), [])]
-        clean.append(kept)
-    return clean
 
 
 def changes_since(previous: list | None, current: list) -> dict[str, int]:
@@ -143,17 +78,19 @@ def pull(
         )
     notes = finish_interrupted(project)
     held = held_state(project, project_id)
-    mark = newest_update(conn, project_id)  # before anything is exported: see fetch.py
+    mark, clock = newest_update(conn, project_id)  # before anything is exported: see fetch.py
     options = {"compress": compress, "notes": notes, "held": held}
+    server_time = utc_stamp(clock) if clock and mark else None  # what the next pull lists from: delta.py
     if held is not None and held.since is not None and not full:
         result = pull_delta(
-            project, conn, project_id, getattr(remote, "task_number", None), mark, map_path, now, options
-        )
+            project, conn, project_id, getattr(remote, "task_number", None), mark, map_path, now,
+            {**options, "server_time": server_time},
+        )  # fmt: skip
         if result is not None:
             return result
-    tasks = export(conn, project_id)
-    high_water = {"high_water": utc_stamp(mark) if mark else None}
-    return store(project, conn, project_id, tasks, map_path, now, extra=high_water, **options)
+    high_water = {"high_water": utc_stamp(mark) if mark else None, "server_time": server_time}
+    with downloaded(conn, project, project_id) as tasks:  # read from disk task by task
+        return store(project, conn, project_id, tasks, map_path, now, extra=high_water, **options)
 
 
 def pull_delta(
@@ -168,7 +105,7 @@ def pull_delta(
 ) -> PullResult | None:
     """The tasks changed since the last pull as a delta; None when tasks were deleted (a full pull)."""
     held, notes = options["held"], options["notes"]
-    listed = list(changed_since(conn, project_id, held.since - OVERLAP))
+    listed = list(changed_since(conn, project_id, held.listed_after))
     ids = changed(held, listed)
     known = set(held.tasks) | {tid for tid, _ in listed}
     tasks = export_tasks(conn, project_id, ids) if ids else []
@@ -184,6 +121,7 @@ def pull_delta(
     record = {
         "since": utc_stamp(held.since),
         "high_water": utc_stamp(max(mark or held.since, held.since)),
+        "server_time": options.pop("server_time"),
         "deleted": deletions(held, tasks),
     }
     # after the snapshots it adds to, whatever this machine's clock says: its deletions apply to them
@@ -194,48 +132,6 @@ def pull_delta(
                    predictions=predictions, extra=record, **options)  # fmt: skip
     result.listed = len(listed)
     return result
-
-
-def store(
-    project: Project,
-    conn: Connection,
-    project_id: int,
-    tasks: list[dict],
-    map_path: Path,
-    now: datetime | None,
-    *,
-    coverage: Coverage = "full",
-    exported_at: str | None = None,
-    kind: str = "",
-    predictions: dict[int, list[dict]] | None = None,
-    extra: dict | None = None,
-    held: Held | None = None,
-    compress: bool = False,
-    notes: list[str] | None = None,
-) -> PullResult:
-    """Pseudonymise a project's exported tasks and write them as a new recorded snapshot (the
-    common part of `khc ls pull` and `khc ls import`). `extra` goes into its index record."""
-    check_articles(project, tasks, project_id)
-    if predictions is None:
-        predictions = list_predictions(conn, project_id)
-    users = list_users(conn)
-    with locked(map_path):
-        names = Pseudonyms(map_path)
-        clean = pseudonymise(tasks, predictions, users, names, server=conn.url)
-        text = json.dumps(clean, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
-        check_pseudonymised(clean, text, users)
-        names.save()  # before the snapshot: a pseudonym in a snapshot is always in the map
-    if held is None:
-        held = held_state(project, project_id) or Held()
-    removed = len((extra or {}).get("deleted", {}).get("annotations", [])) if coverage == "delta" else None
-    changes = count_changes(held.annotations, clean, 0 if coverage == "partial" else removed)  # partial: never deletes
-    entry = snapshot_entry(project_id, coverage, exported_at or utc_stamp(now), **(extra or {}))
-    out = write_snapshot(project, project_id, text, now, entry, kind="-delta" if coverage == "delta" else kind,
-                         compress=compress)  # fmt: skip
-    if not kind:  # a pull's snapshot is the project's newest: cached (an import may sort anywhere)
-        remember(project, project_id, held, out, clean, full=coverage == "full")
-    n_annotations = sum(len(t["annotations"]) for t in clean)
-    return PullResult(out, len(clean), n_annotations, changes, coverage, notes or [])
 
 
 def map_location(project: Project, map_path: Path | None) -> Path:
@@ -264,32 +160,3 @@ def without_pinned_texts(project: Project, tasks: list[dict]) -> list[dict]:
             task = {**task, "data": {k: v for k, v in data.items() if k != "text"}}
         slim.append(task)
     return slim
-
-
-def check_articles(project: Project, tasks: list[dict], project_id: int) -> None:
-    corpus_ids = set(load_corpus(project)["article_id"])
-    unknown = sorted(
-        {
-            (t.get("id"), (t.get("data") or {}).get("article_id"))
-            for t in tasks
-            if (t.get("data") or {}).get("article_id") not in corpus_ids
-        },
-        key=str,
-    )
-    if unknown:
-        listed = ", ".join(f"task {tid} ({aid or 'no article_id'})" for tid, aid in unknown[:20])
-        fail(
-            f"project {project_id} holds tasks of articles that are not in the corpus: {listed}",
-            fix="delete those tasks in Label Studio, or ingest the articles first (khc ingest)",
-        )
-
-
-def check_pseudonymised(clean: list[dict], text: str, users: dict[int, str]) -> None:
-    """Safety nets behind the whitelist: no user's address, and only `ann-NNN` as annotator."""
-    leaked = [e for e in users.values() if e and e.lower() in text.lower()]
-    shapes = {a.get("completed_by") for t in clean for a in t["annotations"]}
-    if leaked or not all(isinstance(s, str) and PSEUDONYM.fullmatch(s) for s in shapes):
-        fail(
-            "the export still names a user after pseudonymisation; nothing was written",
-            fix="report this as a bug; do not commit any snapshot of this project",
-        )

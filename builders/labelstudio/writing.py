@@ -10,9 +10,10 @@ unrecorded, recorded twice, or half written.
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
+import zlib
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,31 +25,33 @@ from builders.project import Project
 def write_snapshot(
     project: Project,
     project_id: int,
-    text: str,
+    text: str | Iterable[str],
     now: datetime | None,
     entry: dict,
     *,
     kind: str,
     compress: bool,
     replaces: list[str] = (),
+    before_install: Callable[[], None] | None = None,
 ) -> Path:
-    """Write a new snapshot (never rewriting one) and install its index record `entry`. `kind`
-    marks the file name (`-delta`, `-compact`; `-import` for a download brought in by hand).
-    `replaces`: snapshots (file names) that leave the folder and the index in the same install."""
+    """Write a new snapshot (never rewriting one) and install its index record `entry`. `text`
+    is the whole text or its pieces in order (written as they come). `kind` marks the file name
+    (`-delta`, `-compact`; `-import` for a download brought in by hand). `replaces`: snapshots
+    (file names) that leave the folder and the index in the same install. `before_install` runs
+    once the snapshot is written in full, before it is renamed into place."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     out = project.exports_dir / f"project-{project_id}{kind}-{stamp}.json{'.gz' if compress else ''}"
     if out.exists():
         fail(f"{project.rel(out)} exists already; a snapshot is never rewritten", fix="wait a second and pull again")
     entries = {name: e for name, e in read_index(project).items() if name not in replaces}
     entries[out.name] = entry  # what the build orders and merges snapshots by (builders/build/snapshots.py)
-    data = text.encode("utf-8")
-    if compress:  # mtime 0 and no file name in the header: the same snapshot gives the same bytes
-        data = gzip.compress(data, compresslevel=9, mtime=0)
     out.parent.mkdir(parents=True, exist_ok=True)
     partial, pending = out.parent / f".{out.name}.partial", out.parent / PENDING_INDEX
     installed = removing = False
     try:
-        _write(partial, data)
+        _write_text(partial, [text] if isinstance(text, str) else text, compress)
+        if before_install is not None:
+            before_install()
         _write(pending, json.dumps({"index": entries, "removes": list(replaces)}).encode("utf-8"))
         partial.rename(out)
         installed = True
@@ -65,6 +68,20 @@ def write_snapshot(
                 out.unlink(missing_ok=True)
         raise
     return out
+
+
+def _write_text(path: Path, pieces: Iterable[str], compress: bool) -> None:
+    """UTF-8 text, gzip-compressed as `gzip.compress(data, 9, mtime=0)` does it in one piece
+    (zlib's own gzip header: mtime 0, no file name), so the same snapshot gives the same bytes."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31) if compress else None
+    with path.open("wb") as handle:
+        for piece in pieces:
+            data = piece.encode("utf-8")
+            handle.write(packer.compress(data) if packer else data)
+        if packer:
+            handle.write(packer.flush())
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def _write(path: Path, data: bytes) -> None:

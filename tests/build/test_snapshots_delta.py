@@ -7,12 +7,14 @@ tests/labelstudio/test_incremental.py."""
 from __future__ import annotations
 
 import copy
+import importlib.util
 import json
+import re
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 
+from builders.build.index import PULL_HISTORY_COUNTS
 from builders.build.read import read_labels
 from builders.build.snapshots import INDEX_NAME, PENDING_INDEX, snapshot_entry
 from builders.corpus.records import load_corpus
@@ -21,41 +23,54 @@ from builders.labelstudio.pull import without_pinned_texts
 from builders.labelstudio.writing import finish_interrupted
 from builders.project import load_project
 from builders.schema import CLAIM_TYPE
-from tests.conftest import FIXTURES, khc, load_export, save_export, tree_digest
+from tests.conftest import FIXTURES, REPO, khc, load_export, save_export, tree_digest
 
 EXPORTS = Path("annotations/exports")
-# What names the snapshots a build read, or counts the work of merging them, and so differs
-# between a build from a full snapshot plus deltas and one from a single full snapshot: the
-# manifest's input hashes, the build report, `source` (snapshot file and task position) of each
-# row of `annotations` (so croissant.json's hash of those files and the card's `num_bytes` of
-# them), and the merge's counters in the card. Every other byte must be the same.
-NAMES_ITS_INPUTS = {"manifest.json", "build_report.json", "croissant.json"}
-MERGE_COUNTS = {
-    "annotation_versions_superseded",
-    "annotations_deleted",
-    "annotations_not_newest",
-    "superseded_snapshots",
-    "duplicate_prediction_copies",
-    "task_text_crlf",  # counted per copy of a task read
-}
+# The two files that describe a build rather than the dataset: what it read and how the snapshots
+# were merged. Every other file (the Parquet tables, the card README.md, croissant.json,
+# CITATION.cff, agreement.json, ...) is the dataset and must be the same bytes whichever way
+# the project was pulled.
+DESCRIBES_THE_BUILD = {"manifest.json", "build_report.json"}
+SNAPSHOT_REFERENCE = re.compile(rf"^{EXPORTS}/[^/#]+(#\d+)?$")
 
 
-def dataset_digest(dist: Path) -> dict[str, object]:
-    """tree_digest of a built folder, with the files that name their input snapshots compared
-    without those names (the `annotations` tables without their `source` column)."""
-    digest: dict[str, object] = {k: v for k, v in tree_digest(dist).items() if k not in NAMES_ITS_INPUTS}
-    for name in list(digest):
-        if name.startswith("annotations/"):
-            digest[name] = pq.read_table(dist / name).drop_columns(["source"]).to_pylist()
-    card = (dist / "README.md").read_text(encoding="utf-8").splitlines()
-    digest["README.md"] = [
-        line
-        for line in card
-        if "num_bytes:" not in line and not any(line.startswith(f"| {name} |") for name in MERGE_COUNTS)
-    ]
-    counts = json.loads((dist / "build_report.json").read_text())["counts"]
-    digest["build_report.json counts"] = {k: v for k, v in counts.items() if k not in MERGE_COUNTS}
-    return digest
+def dataset_files(dist: Path) -> dict[str, str]:
+    return {name: digest for name, digest in tree_digest(dist).items() if name not in DESCRIBES_THE_BUILD}
+
+
+def build_description(dist: Path) -> dict:
+    """manifest.json and build_report.json without the snapshots they name and the merge's
+    counters; the manifest's hash of build_report.json goes with them."""
+    manifest = json.loads((dist / "manifest.json").read_text(encoding="utf-8"))
+    report = json.loads((dist / "build_report.json").read_text(encoding="utf-8"))
+    manifest["inputs"] = {k: v for k, v in manifest["inputs"].items() if not k.startswith(f"{EXPORTS}/")}
+    del manifest["outputs"]["build_report.json"]
+    report.pop("superseded_snapshots")
+    for record in (manifest, report):
+        record["counts"] = {k: v for k, v in record["counts"].items() if k not in PULL_HISTORY_COUNTS}
+    return {"manifest.json": manifest, "build_report.json": _unnamed(report)}
+
+
+def _unnamed(value: object) -> object:
+    """`value` with every snapshot file (and task position) it names as one placeholder; a list
+    of records that name one is sorted (it is in the order the snapshots were read)."""
+    if isinstance(value, dict):
+        return {k: _unnamed(v) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [_unnamed(v) for v in value]
+        if any(isinstance(v, dict) and "<snapshot>" in v.values() for v in items):
+            return sorted(items, key=lambda v: json.dumps(v, sort_keys=True))
+        return items
+    return "<snapshot>" if isinstance(value, str) and SNAPSHOT_REFERENCE.match(value) else value
+
+
+def assert_same_dataset(built: Path, reference: Path) -> None:
+    """The dataset byte for byte; the build's description up to the inputs and merge counters."""
+    dataset = dataset_files(built)
+    assert {"README.md", "croissant.json", "CITATION.cff", "agreement.json"} <= set(dataset)
+    assert sum(name.endswith(".parquet") for name in dataset) >= 4
+    assert dataset == dataset_files(reference)
+    assert build_description(built) == build_description(reference)
 
 
 def base_tasks() -> list[dict]:
@@ -132,7 +147,7 @@ def test_a_full_and_a_delta_build_what_one_full_snapshot_of_the_same_state_build
         ],
     )
     merged = build(project_dir, capsys, "merged")
-    assert dataset_digest(merged) == dataset_digest(one_full)
+    assert_same_dataset(merged, one_full)
     read = labels(project_dir)
     uids = set(read.units["annotation_uid"])
     assert "ls-7-t102-a5" not in uids and read.counts["annotations_deleted"] == 1
@@ -207,7 +222,7 @@ def test_two_deltas(project_dir, capsys):
         ],
     )
     merged = build(project_dir, capsys, "merged")
-    assert dataset_digest(merged) == dataset_digest(one_full)
+    assert_same_dataset(merged, one_full)
     assert labels(project_dir).counts["annotations_deleted"] == 2
 
 
@@ -257,15 +272,19 @@ def test_compact_folds_a_full_snapshot_and_its_deltas_into_one_and_the_build_is_
     final, changed, ids = final_state(base)
     first = [copy.deepcopy(t) for t in final if t["id"] in changed]
     second = [copy.deepcopy(t) for t in final if t["id"] == 101]  # seen again, unchanged
+    clocked = {**delta("2026-11-07T00:00:00.000000Z"), "server_time": "2026-11-07T00:00:02.000000Z"}
+    project_with(project_dir, [("project-7-20261107T000000Z.json", final, full("2026-11-07T00:00:00.000000Z"))])
+    one_full = build(project_dir, capsys, "one-full")
     project_with(
         project_dir,
         [
             ("project-7-20261101T120000Z.json", base, full("2026-11-01T12:00:00.000000Z")),
             ("project-7-delta-20261106T000000Z.json", first, delta("2026-11-06T00:00:00.000000Z", [ids["deleted"]])),
-            ("project-7-delta-20261107T000000Z.json", second, delta("2026-11-07T00:00:00.000000Z")),
+            ("project-7-delta-20261107T000000Z.json", second, clocked),
         ],
     )
     before = build(project_dir, capsys, "before")
+    assert_same_dataset(before, one_full)
     code, out, err = khc("snapshots", "compact", "--project-id", "7", root=project_dir, capsys=capsys)
     assert code == 0, err
     assert "folded and removed 3 snapshots" in out
@@ -274,11 +293,40 @@ def test_compact_folds_a_full_snapshot_and_its_deltas_into_one_and_the_build_is_
     index = json.loads((folder / INDEX_NAME).read_text())
     assert list(index) == [compacted] and index[compacted]["coverage"] == "full"
     assert index[compacted]["exported_at"] == "2026-11-07T00:00:00.000000Z"
+    # the newest mark and the server's clock with it: where the next pull lists from
+    assert (index[compacted]["high_water"], index[compacted]["server_time"]) == (
+        clocked["high_water"],
+        clocked["server_time"],
+    )
     after = build(project_dir, capsys, "after")
-    assert dataset_digest(after) == dataset_digest(before)
+    assert_same_dataset(after, before)
+    assert_same_dataset(after, one_full)
     held = load_export(folder / compacted)
     assert sorted(a["id"] for t in held for a in t["annotations"]) == sorted(
         a["id"] for t in final for a in t["annotations"]
     )
     code, out, _ = khc("snapshots", "compact", "--project-id", "7", root=project_dir, capsys=capsys)
     assert code == 0 and "nothing to fold" in out
+
+
+def test_the_benchmark_generator_writes_a_base_snapshot_and_deltas_that_build_the_same_dataset(tmp_path, capsys):
+    """benchmarks/generate.py --deltas: the final state as a base snapshot and deltas (updated and
+    deleted annotations, texts left out), which build what the single full snapshot builds."""
+    spec = importlib.util.spec_from_file_location("generate", REPO / "benchmarks" / "generate.py")
+    generate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generate)
+    generate.generate(120, 2, tmp_path / "full")
+    generate.generate(120, 2, tmp_path / "history", deltas=3)
+    index = json.loads((tmp_path / "history" / EXPORTS / INDEX_NAME).read_text())
+    assert [e["coverage"] for e in index.values()] == ["full", "delta", "delta", "delta"]
+    assert all(e["deleted"]["annotations"] for e in index.values() if e["coverage"] == "delta")
+    built = {}
+    for name in ("full", "history"):
+        code, _, err = khc("build", "--out", str(tmp_path / f"{name}-dist"), root=tmp_path / name, capsys=capsys)
+        assert code == 0, err
+        built[name] = tmp_path / f"{name}-dist"
+    report = json.loads((built["history"] / "build_report.json").read_text())
+    assert report["counts"]["annotations_deleted"] == sum(
+        len(e.get("deleted", {}).get("annotations", [])) for e in index.values()
+    )
+    assert_same_dataset(built["history"], built["full"])

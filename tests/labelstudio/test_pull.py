@@ -16,7 +16,8 @@ import pytest
 from builders.errors import KhcError
 from builders.labelstudio.connection import connect
 from builders.labelstudio.pseudonyms import PSEUDONYM, Pseudonyms, key_path
-from builders.labelstudio.pull import changes_since, map_location, pseudonymise, pull
+from builders.labelstudio.pull import changes_since, map_location, pull
+from builders.labelstudio.storing import pseudonymise
 from builders.project import load_project
 from tests.conftest import copy_project, declare
 from tests.fake_server import fake_server

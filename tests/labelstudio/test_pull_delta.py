@@ -201,3 +201,34 @@ def test_a_delta_is_ordered_after_what_it_adds_to_whatever_the_clock_says(root):
     from builders.build.snapshots import find_snapshots
 
     assert [s.coverage for s in find_snapshots(load_project(root))[0]] == ["full", "delta"]
+
+
+def test_a_save_in_flight_when_a_pull_read_its_mark_is_in_the_next_pull(root):
+    """Label Studio takes a save's `updated_at` before it commits it: a save in flight when a pull
+    read its mark M has a time before M and is not in that pull. The server's clock R (its HTTP
+    Date) was less than the overlap after M, so the next pull lists from R - overlap and finds it."""
+    fake = FakeProject(3)
+    now = datetime.now(UTC)  # the fake server's Date is this machine's clock
+    fake.tasks[103]["updated_at"] = stamp(now - timedelta(seconds=1))  # the newest save, just now
+    first = pulled(root, fake)
+    record = read_index(load_project(root))[first.path.name]
+    assert first.coverage == "full" and record["high_water"] == fake.tasks[103]["updated_at"] and record["server_time"]
+    fake.annotate(102, 7)  # committed only now, with the time it was given before the mark
+    fake.tasks[102]["annotations"][0]["updated_at"] = fake.tasks[102]["updated_at"] = stamp(now - timedelta(seconds=3))
+    second = pulled(root, fake)
+    assert second.coverage == "delta" and second.changes["new"] == 1
+    assert [t["id"] for t in json.loads(second.path.read_text())] == [102]
+
+
+def test_after_an_idle_moment_a_pull_lists_only_what_changed_since_the_mark(root):
+    """Saves long before the server's clock were all committed when the mark was read: the next
+    pull lists from the mark itself, not from the mark less the overlap (nothing is listed again)."""
+    fake = FakeProject(3)
+    now = datetime.now(UTC)
+    for n, tid in enumerate(sorted(fake.tasks)):  # three saves a second apart, 20 s ago
+        fake.tasks[tid]["updated_at"] = stamp(now - timedelta(seconds=22 - n))
+    assert pulled(root, fake).coverage == "full"
+    fake.annotate(101, 8)
+    fake.tasks[101]["annotations"][0]["updated_at"] = fake.tasks[101]["updated_at"] = stamp(now)
+    second = pulled(root, fake)
+    assert (second.coverage, second.listed, second.tasks) == ("delta", 1, 1)
