@@ -1,8 +1,9 @@
 """`khc model evaluate`: cross-validation grouped by article, against a majority-class baseline.
 
-Folds come from folds.py (leave-one-article-out below 10 labelled articles, the shared
-5-fold assignment from there on); an article's candidates, claims and answers are always
-on one side only. Predictions of all folds are pooled before the figures are computed.
+Folds come from folds.py (leave-one-article-out below 10 labelled articles, the committed
+folds of corpus/folds.csv from there on; test articles take no part); an article's
+candidates, claims and answers are always on one side only. Predictions of all folds are
+pooled before the figures are computed.
 - detection: a predicted span is correct when it is matched one-to-one to a reference
   claim with character IoU ≥ 0.5 (the build's overlap rule); precision, recall, F1. The
   baseline gives every sentence's answer the training folds' majority gives (claim or not).
@@ -96,9 +97,12 @@ class _Pooled:
 
 def cross_validate(data: TrainingData, seed: int, table: pd.DataFrame | None = None) -> dict:
     """The evaluation report (JSON-ready)."""
-    table = candidate_table(data.articles) if table is None else table
+    scheme, folds = cv_groups(data.articles)
+    if len(folds) < len(data.articles):  # one without a committed fold takes no part (the build gives
+        # every train and validation article one)
+        data = _only(data, set(folds))
+    table = candidate_table(data.articles) if table is None else table[table["article_id"].isin(set(folds))]
     article_ids = data.articles["article_id"].tolist()
-    scheme, folds = cv_groups(article_ids)
     origins = dict(sorted(Counter(data.articles["origin"].fillna("unknown")).items()))
     kept_claims, kept_articles = reference_masks(data)
     left_out = {"claims": int((~kept_claims).sum()), "articles": int((~kept_articles).sum())}
@@ -158,6 +162,12 @@ def cross_validate(data: TrainingData, seed: int, table: pd.DataFrame | None = N
             names = (HARMS_EXPLAINED if name == HARMS_EXPLAINED.name else EVIDENCE_EXPLAINED).names
             report[name] = _classes(report, name, truth, predicted, baseline, names, "articles")
     return report
+
+
+def _only(data: TrainingData, kept: set[str]) -> TrainingData:
+    articles = data.articles[data.articles["article_id"].isin(kept)].reset_index(drop=True)
+    claims = data.claims[data.claims["article_id"].isin(kept)].reset_index(drop=True)
+    return TrainingData(articles, claims, data.guideline_version, data.source, data.left_out)
 
 
 def reference_of(origins: dict[str, int], left_out: dict[str, int] | None = None) -> dict:

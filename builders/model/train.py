@@ -160,13 +160,16 @@ def _fit_group(frame: pd.DataFrame, targets: dict[str, pd.Series], seed: int) ->
 
 def fit(data: TrainingData, seed: int, table: pd.DataFrame | None = None) -> Fitted:
     """Fit every target on `data`; `table` is its candidate table when already made."""
+    from builders.model.folds import recorded_folds
     from builders.model.threshold import tune_threshold
 
     table = candidate_table(data.articles) if table is None else table
     estimators: dict[str, object] = {}
     y = detection_labels(table, data.claims)
     estimators["detect"] = detection_pipeline(y, seed).fit(table, y) if len(table) else None
-    estimators["detect_threshold"] = tune_threshold(table, y, data.claims, seed) if len(table) else 0.5
+    estimators["detect_threshold"] = (
+        tune_threshold(table, y, data.claims, seed, recorded_folds(data.articles)) if len(table) else 0.5
+    )
     texts = dict(zip(data.articles["article_id"], data.articles["text"], strict=True))
     claim_frame = with_cues(data.claims.reset_index(drop=True), texts)
     claims = _fit_group(claim_frame, {n: claim_frame[n] for n in CLAIM_TARGETS}, seed)
