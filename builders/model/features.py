@@ -13,6 +13,7 @@ every pipeline is made of scikit-learn parts alone, so a saved model holds no ot
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -54,6 +55,18 @@ _COMPILED = [
 
 
 CUE_COLUMNS = [*(f"cue_{name}" for name in CUES), "cue_words"]
+CACHED_TEXTS = 4096
+
+
+@lru_cache(maxsize=CACHED_TEXTS)
+def cue_matches(text: str) -> tuple[tuple[np.ndarray, np.ndarray] | None, ...]:
+    """Per cue, the (starts, ends) of its matches in `text` (None: no match). Kept for the
+    `CACHED_TEXTS` texts used last: training scans an article once, not once per fold and use."""
+    out = []
+    for pattern in _COMPILED:
+        found = [(m.start(), m.end()) for m in pattern.finditer(text)]
+        out.append(tuple(np.array(found, dtype=np.int64).T) if found else None)
+    return tuple(out)
 
 
 def cue_rows(text: str, spans: list[tuple[int, int]]) -> np.ndarray:
@@ -63,11 +76,10 @@ def cue_rows(text: str, spans: list[tuple[int, int]]) -> np.ndarray:
     starts_of = np.array([s for s, _ in spans], dtype=np.int64).reshape(-1)
     ends_of = np.array([e for _, e in spans], dtype=np.int64).reshape(-1)
     counts = np.zeros((len(spans), len(CUE_COLUMNS)), dtype=np.float64)
-    for column, pattern in enumerate(_COMPILED):
-        found = [(m.start(), m.end()) for m in pattern.finditer(text)]
-        if not found:
+    for column, found in enumerate(cue_matches(text)):
+        if found is None:
             continue
-        starts, ends = np.array(found, dtype=np.int64).T
+        starts, ends = found
         inside = np.searchsorted(ends, ends_of, "right") - np.searchsorted(starts, starts_of, "left")
         counts[:, column] = np.maximum(inside, 0)
     counts[:, -1] = [len(text[s:e].split()) for s, e in spans]

@@ -42,29 +42,41 @@ BATCH = 100
 CANDIDATE_COLUMNS = ["article_id", "start", "end", "kind", "sentence", "coverage", "position", "text"]
 
 
-def _rows(batch: list[tuple[str, str]]) -> list[tuple]:
-    rows = []
+def _rows(batch: list[tuple[str, str]]) -> tuple[list[tuple], list[list[float]]]:
+    """(candidate rows, each article's own cue row): one cue scan per article serves both."""
+    rows, article_cues = [], []
     for article_id, text in batch:
         found = candidates(text)
-        cues = cue_rows(text, [(c.start, c.end) for c in found]).tolist()
+        cues = cue_rows(text, [*((c.start, c.end) for c in found), (0, len(text))]).tolist()
+        article_cues.append(cues.pop())
         rows += [
             (article_id, c.start, c.end, c.kind, c.sentence, c.coverage, c.position, text[c.start : c.end], *cue)
             for c, cue in zip(found, cues, strict=True)
         ]
-    return rows
+    return rows, article_cues
 
 
-def candidate_table(articles: pd.DataFrame) -> pd.DataFrame:
-    """Every candidate of every article, with its text and cue columns. pysbd costs about 10 ms an article,
-    so a large batch is segmented in `WORKERS` processes (the rows come back in order)."""
+def candidate_tables(articles: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(every candidate of every article, with its text and cue columns; the articles themselves
+    as `article_frame` gives them). pysbd and the cue scan cost about 10 ms an article, so a large
+    batch is done in `WORKERS` processes (the rows come back in order)."""
     pairs = list(zip(articles["article_id"], articles["text"], strict=True))
     if len(pairs) < PARALLEL_MIN_ARTICLES:
-        rows = _rows(pairs)
+        parts = [_rows(pairs)]
     else:
         batches = [pairs[i : i + BATCH] for i in range(0, len(pairs), BATCH)]
         with ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("fork")) as pool:
-            rows = [row for part in pool.map(_rows, batches) for row in part]
-    return pd.DataFrame(rows, columns=[*CANDIDATE_COLUMNS, *CUE_COLUMNS])
+            parts = list(pool.map(_rows, batches))
+    table = pd.DataFrame([row for rows, _ in parts for row in rows], columns=[*CANDIDATE_COLUMNS, *CUE_COLUMNS])
+    cues = np.array([row for _, rows in parts for row in rows], dtype=np.float64).reshape(-1, len(CUE_COLUMNS))
+    whole = pd.DataFrame({"article_id": [a for a, _ in pairs], "start": 0, "end": [len(t) for _, t in pairs]})
+    whole["text"] = [t for _, t in pairs]
+    return table, whole.assign(**{name: cues[:, i] for i, name in enumerate(CUE_COLUMNS)})
+
+
+def candidate_table(articles: pd.DataFrame) -> pd.DataFrame:
+    """Every candidate of every article, with its text and cue columns."""
+    return candidate_tables(articles)[0]
 
 
 def best_matches(table: pd.DataFrame, claims: pd.DataFrame) -> np.ndarray:
