@@ -10,13 +10,22 @@ probability.
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from builders.model.features import article_frame
-from builders.model.train import CLAIM_TARGETS, Fitted, candidate_table, candidate_tables
+from builders.model.train import (
+    CLAIM_TARGETS,
+    PARALLEL_MIN_ARTICLES,
+    WORKERS,
+    Fitted,
+    candidate_table,
+    candidate_tables,
+)
 from builders.progress import note
 from builders.schema import CLAIM_TYPE, EVIDENCE, EVIDENCE_EXPLAINED, HARMS_EXPLAINED, RISK_DISCLOSURES
 
@@ -103,23 +112,44 @@ def predict_answers(
     return answers
 
 
-BATCH_ARTICLES = 2000  # articles vectorised at once: bounds the feature matrices' memory
+BATCH_ARTICLES = 2000  # articles predicted before the next progress line
+PART_ARTICLES = 100  # articles a worker predicts at once: bounds the feature matrices' memory
+_FITTED: list[Fitted] = []  # the model the forked workers inherit (never pickled to them)
 
 
 def predict(fitted: Fitted, articles: pd.DataFrame, *, notes: bool = False) -> dict[str, ArticlePrediction]:
-    """{article_id: prediction} for `articles` (article_id, text), `BATCH_ARTICLES` at a time; each
-    batch is segmented in parallel and vectorised once per feature set (rows do not depend on
-    each other, so batching changes no prediction). `notes`: print each stage (benchmarks/)."""
+    """{article_id: prediction} for `articles` (article_id, text). From `PARALLEL_MIN_ARTICLES` on,
+    parts of `PART_ARTICLES` are predicted whole (segmented, vectorised, classified) in `WORKERS`
+    forked processes; rows do not depend on each other, so parts change no prediction. `notes`:
+    a progress line every `BATCH_ARTICLES` articles (benchmarks/)."""
     out = {a: ArticlePrediction() for a in articles["article_id"]}
-    for first in range(0, len(articles), BATCH_ARTICLES):
-        batch = articles.iloc[first : first + BATCH_ARTICLES]
-        if notes:
-            note(f"articles {first + 1}–{first + len(batch)}: claim candidates")
-        table, whole = candidate_tables(batch)
-        if notes:
-            note(f"articles {first + 1}–{first + len(batch)}: {len(table)} candidates; claims and answers")
-        _collect(fitted, batch, table, whole, out)
+    pairs = list(zip(articles["article_id"], articles["text"], strict=True))
+    parts = [pairs[i : i + PART_ARTICLES] for i in range(0, len(pairs), PART_ARTICLES)]
+    if len(pairs) < PARALLEL_MIN_ARTICLES:
+        done = (_predict_part(part, fitted) for part in parts)
+    else:
+        _FITTED[:] = [fitted]
+        pool = ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("fork"))
+        done = pool.map(_predict_part, parts)
+    try:
+        for number, found in enumerate(done, start=1):
+            out.update(found)
+            if notes and (number * PART_ARTICLES % BATCH_ARTICLES == 0 or number == len(parts)):
+                note(f"articles 1–{min(number * PART_ARTICLES, len(pairs))}: candidates, claims and answers")
+    finally:
+        if len(pairs) >= PARALLEL_MIN_ARTICLES:
+            pool.shutdown()
+            _FITTED.clear()
     return out
+
+
+def _predict_part(pairs: list[tuple[str, str]], fitted: Fitted | None = None) -> dict[str, ArticlePrediction]:
+    fitted = fitted or _FITTED[0]
+    articles = pd.DataFrame(pairs, columns=["article_id", "text"])
+    table, whole = candidate_tables(articles, parallel=False)
+    found = {a: ArticlePrediction() for a in articles["article_id"]}
+    _collect(fitted, articles, table, whole, found)
+    return found
 
 
 def _collect(

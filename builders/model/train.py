@@ -56,12 +56,12 @@ def _rows(batch: list[tuple[str, str]]) -> tuple[list[tuple], list[list[float]]]
     return rows, article_cues
 
 
-def candidate_tables(articles: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def candidate_tables(articles: pd.DataFrame, *, parallel: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(every candidate of every article, with its text and cue columns; the articles themselves
     as `article_frame` gives them). pysbd and the cue scan cost about 10 ms an article, so a large
     batch is done in `WORKERS` processes (the rows come back in order)."""
     pairs = list(zip(articles["article_id"], articles["text"], strict=True))
-    if len(pairs) < PARALLEL_MIN_ARTICLES:
+    if len(pairs) < PARALLEL_MIN_ARTICLES or not parallel:
         parts = [_rows(pairs)]
     else:
         batches = [pairs[i : i + BATCH] for i in range(0, len(pairs), BATCH)]
