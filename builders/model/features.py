@@ -13,7 +13,6 @@ every pipeline is made of scikit-learn parts alone, so a saved model holds no ot
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -58,15 +57,33 @@ CUE_COLUMNS = [*(f"cue_{name}" for name in CUES), "cue_words"]
 CACHED_TEXTS = 4096
 
 
-@lru_cache(maxsize=CACHED_TEXTS)
-def cue_matches(text: str) -> tuple[tuple[np.ndarray, np.ndarray] | None, ...]:
-    """Per cue, the (starts, ends) of its matches in `text` (None: no match). Kept for the
-    `CACHED_TEXTS` texts used last: training scans an article once, not once per fold and use."""
+Matches = tuple[tuple[np.ndarray, np.ndarray] | None, ...]
+_CACHE: dict[str, Matches] = {}
+
+
+def scan_cues(text: str) -> Matches:
+    """Per cue, the (starts, ends) of its matches in `text` (None: no match)."""
     out = []
     for pattern in _COMPILED:
         found = [(m.start(), m.end()) for m in pattern.finditer(text)]
         out.append(tuple(np.array(found, dtype=np.int64).T) if found else None)
     return tuple(out)
+
+
+def cue_matches(text: str) -> Matches:
+    """`scan_cues(text)`, kept for the `CACHED_TEXTS` texts scanned last: training scans an article
+    once, not once per fold and use (`remember` takes scans made in worker processes)."""
+    found = _CACHE.get(text)
+    if found is None:
+        found = scan_cues(text)
+        remember(text, found)
+    return found
+
+
+def remember(text: str, found: Matches) -> None:
+    if len(_CACHE) >= CACHED_TEXTS:
+        del _CACHE[next(iter(_CACHE))]  # the oldest
+    _CACHE[text] = found
 
 
 def cue_rows(text: str, spans: list[tuple[int, int]]) -> np.ndarray:
