@@ -62,3 +62,13 @@ def test_a_batch_predicts_what_each_article_alone_predicts(trained):
 
 def _without_score(span: dict) -> dict:
     return {k: v for k, v in span.items() if k != "score"}
+
+
+def test_folds_fitted_in_worker_processes_give_the_same_report(trained, monkeypatch):
+    import builders.model.evaluate as evaluate
+
+    data = load_training(load_project(trained.root))
+    table = candidate_table(data.articles)
+    alone = evaluate.cross_validate(data, trained.card["seed"], table)
+    monkeypatch.setattr(evaluate, "PARALLEL_MIN_ARTICLES", 0)  # the pool's path on the pilot articles
+    assert evaluate.cross_validate(data, trained.card["seed"], table) == alone == trained.card["evaluation"]
