@@ -3,11 +3,12 @@
 The cues are inputs to a learned model, never rules that decide a label: citation shapes
 (authors and year, DOI, link, trial registry id), numbers and percentages, study words,
 regulators, testimony, advice to the reader, risk words and hedges. Each pattern is run
-once over an article's whole text (`cue_rows`); a candidate, a claim or the article counts
-the matches that lie wholly inside its range, so sentences, their clauses and the article
-share one scan. The counts are columns of the tables the pipelines read (`CUE_COLUMNS`), and
-every pipeline is made of scikit-learn parts alone, so a saved model holds no other code
-(store.py refuses any type skops does not trust by default).
+once over an article's whole text (`scan_cues`, kept by `cue_matches` for the texts used
+last); a candidate, a claim or the article counts the matches that lie wholly inside its
+range (`cue_rows`), so sentences, their clauses, claims and the article share one scan.
+The counts are columns of the tables the pipelines read (`CUE_COLUMNS`), and every pipeline
+is made of scikit-learn parts alone, so a saved model holds no other code (store.py refuses
+any type skops does not trust by default).
 """
 
 from __future__ import annotations
