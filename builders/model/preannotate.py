@@ -90,13 +90,14 @@ def preannotate_with_model(
     out = project.predictions_dir / f"{card['model_version']}.json"
     tasks = _existing(out, project)
     empty = []
+    config_sha256 = labeling_config_sha256()  # once, not per task
     for row in rows.itertuples(index=False):
         result = result_of(row.article_id, found[row.article_id])
         if not result:  # an empty prediction would decide the article has no claims: leave it out
             empty.append(row.article_id)
             continue
         tasks[row.article_id] = {
-            "data": task_data(row, guideline_version, labeling_config_sha256()),
+            "data": task_data(row, guideline_version, config_sha256),
             "predictions": [{"model_version": card["model_version"], "score": task_score(result), "result": result}],
         }
     written = [a for a in chosen if a not in empty]

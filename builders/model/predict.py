@@ -133,9 +133,11 @@ def predict(fitted: Fitted, articles: pd.DataFrame, *, notes: bool = False) -> d
         done = pool.map(_predict_part, parts)
     try:
         for number, found in enumerate(done, start=1):
+            first = (number - 1) * PART_ARTICLES
+            if notes and first % BATCH_ARTICLES == 0:  # a line per batch (when its first part is done)
+                last = min(first + BATCH_ARTICLES, len(pairs))
+                note(f"articles {first + 1}–{last}: candidates, claims and answers")
             out.update(found)
-            if notes and (number * PART_ARTICLES % BATCH_ARTICLES == 0 or number == len(parts)):
-                note(f"articles 1–{min(number * PART_ARTICLES, len(pairs))}: candidates, claims and answers")
     finally:
         if len(pairs) >= PARALLEL_MIN_ARTICLES:
             pool.shutdown()
