@@ -49,42 +49,48 @@ def main() -> None:
     train_project = _project(args.work, args.train, 3)
     with tempfile.TemporaryDirectory(dir=args.work) as tmp:
         tmp = Path(tmp)
-        build_wall, build_rss = run([khc, "--root", str(train_project), "build", "--out", str(tmp / "dist")])
-        print(f"build {args.train}: {build_wall:.1f} s, {build_rss:.0f} MiB", flush=True)
+        loads = [_load()]
+        build = run([khc, "--root", str(train_project), "build", "--out", str(tmp / "dist")])
+        print(f"build {args.train}: {build.wall:.1f} s, {build.peak:.0f} MiB", flush=True)
         shutil.rmtree(train_project / "dist", ignore_errors=True)  # train builds into a temporary folder
         log = tmp / "train.stderr"
-        train_wall, train_rss = run([khc, "--root", str(train_project), "model", "train", "--out", str(tmp / "m")], log)
-        stages = stage_table(log.read_text(), train_wall)
+        train = run([khc, "--root", str(train_project), "model", "train", "--out", str(tmp / "m")], log)
+        stages = stage_table(log.read_text(), train.wall)
         (model,) = (tmp / "m").iterdir()
         card = json.loads((model / "card.json").read_text(encoding="utf-8"))
-        print(f"train {args.train}: {train_wall:.1f} s, {train_rss:.0f} MiB ({card['model_version']})", flush=True)
+        print(f"train {args.train}: {train.wall:.1f} s, {train.peak:.0f} MiB ({card['model_version']})", flush=True)
 
         predict_project = tmp / "predict"
         generate(args.predict, 0, predict_project)
         shutil.rmtree(predict_project / "annotations" / "exports")
         log = tmp / "predict.stderr"
-        predict_wall, predict_rss = run(
-            [khc, "--root", str(predict_project), "preannotate", "--model", str(model)], log
-        )
-        predict_stages = stage_table(log.read_text(), predict_wall)
+        predict = run([khc, "--root", str(predict_project), "preannotate", "--model", str(model)], log)
+        predict_stages = stage_table(log.read_text(), predict.wall)
+        loads.append(_load())
         written = json.loads((predict_project / "annotations" / "predictions" / f"{model.name}.json").read_text())
-        print(f"predict {args.predict}: {predict_wall:.1f} s, {predict_rss:.0f} MiB, {len(written)} tasks", flush=True)
+        print(f"predict {args.predict}: {predict.wall:.1f} s, {predict.peak:.0f} MiB, {len(written)} tasks", flush=True)
 
-    per_build = build_wall / args.train * 1000
-    per_predict = predict_wall / args.predict * 1000
-    table = [
-        "| job | articles | wall s | peak MiB | ms per article |",
-        "|---|---:|---:|---:|---:|",
-        f"| `khc build` (for comparison) | {args.train:,} | {build_wall:.1f} | {build_rss:,.0f} | {per_build:.1f} |",
-        f"| `khc model train` (5-fold CV + fit) | {args.train:,} | {train_wall:.1f} | {train_rss:,.0f} | "
-        f"{train_wall / args.train * 1000:.1f} |",
-        f"| `khc preannotate --model` | {args.predict:,} | {predict_wall:.1f} | {predict_rss:,.0f} | "
-        f"{per_predict:.1f} |",
+    jobs = [
+        ("`khc build` (for comparison)", args.train, build),
+        ("`khc model train` (5-fold CV + fit)", args.train, train),
+        ("`khc preannotate --model`", args.predict, predict),
     ]
+    table = [
+        "| job | articles | wall s | CPU s | peak MiB | wall ms per article | CPU ms per article |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        *(
+            f"| {name} | {n:,} | {job.wall:.1f} | {job.cpu:.1f} | {job.peak:,.0f} | {job.wall / n * 1000:.1f} | "
+            f"{job.cpu / n * 1000:.1f} |"
+            for name, n, job in jobs
+        ),
+    ]
+    per_build, per_predict = build.wall / args.train * 1000, predict.wall / args.predict * 1000
+    cpu_build, cpu_predict = build.cpu / args.train * 1000, predict.cpu / args.predict * 1000
     verdict = "less" if per_predict < per_build else "more"
     summary = (
-        f"Prediction costs {per_predict:.1f} ms per article, {verdict} than the build's {per_build:.1f} ms "
-        f"({per_predict / per_build:.2f}×)."
+        f"Prediction costs {per_predict:.1f} ms per article (wall), {verdict} than the build's {per_build:.1f} ms "
+        f"({per_predict / per_build:.2f}×); in CPU time {cpu_predict:.1f} ms against {cpu_build:.1f} ms. "
+        f"Load average (1 min) {loads[0]} at the start, {loads[1]} at the end: the machine's 2 cores are shared."
     )
     print("\n".join(["", *table, "", summary, "", "training stages:", *stages]))
     print("\n".join(["", "prediction stages:", *predict_stages]))
@@ -102,7 +108,7 @@ def main() -> None:
             "",
             *stages,
             "",
-            "Prediction, stage by stage (candidates are segmented in 2 processes):",
+            "Prediction, stage by stage (articles are predicted in 2 worker processes, 100 at a time):",
             "",
             *predict_stages,
         ]
@@ -111,6 +117,10 @@ def main() -> None:
             text += "\n# Baseline model benchmark\n\n<!-- model:begin -->\n<!-- model:end -->\n"
         README.write_text(replace_between(text, "model", measured), encoding="utf-8")
         print(f"wrote {README}")
+
+
+def _load() -> str:
+    return Path("/proc/loadavg").read_text().split()[0]
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ ARTICLE_COLUMNS = [
     UNDECIDED,
     "n_annotators",
     "n_accepted_unchanged",
+    "fold",  # the committed cross-validation fold (corpus/folds.csv)
 ]
 CLAIM_COLUMNS = [
     "article_id",
@@ -69,7 +70,8 @@ class TrainingData:
         """Content hash of exactly what is learnt from (not of Parquet bytes)."""
         digest = hashlib.sha256()
         for row in self.articles.sort_values("article_id").itertuples(index=False):
-            record = {c: getattr(row, c) for c in ARTICLE_COLUMNS if c not in ("text", "annotators")}
+            record = {c: getattr(row, c) for c in ARTICLE_COLUMNS if c not in ("text", "annotators", "fold")}
+            record["fold"] = None if pd.isna(row.fold) else int(row.fold)  # it decides the evaluation
             record["text_sha256"] = hashlib.sha256(row.text.encode()).hexdigest()
             digest.update(json.dumps(record, sort_keys=True, default=list).encode() + b"\n")
         for row in self.claims.sort_values(["article_id", "start", "end"]).itertuples(index=False):

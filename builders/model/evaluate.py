@@ -1,8 +1,9 @@
 """`khc model evaluate`: cross-validation grouped by article, against a majority-class baseline.
 
-Folds come from folds.py (leave-one-article-out below 10 labelled articles, the shared
-5-fold assignment from there on); an article's candidates, claims and answers are always
-on one side only. Predictions of all folds are pooled before the figures are computed.
+Folds come from folds.py (leave-one-article-out below 10 labelled articles, the committed
+folds of corpus/folds.csv from there on; test articles take no part); an article's
+candidates, claims and answers are always on one side only. Predictions of all folds are
+pooled before the figures are computed.
 - detection: a predicted span is correct when it is matched one-to-one to a reference
   claim with character IoU ≥ 0.5 (the build's overlap rule); precision, recall, F1. The
   baseline gives every sentence's answer the training folds' majority gives (claim or not).
@@ -14,7 +15,9 @@ A figure with nothing to count is None with the reason in `notes`, never NaN.
 
 from __future__ import annotations
 
+import multiprocessing
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -25,7 +28,14 @@ from builders.model.features import with_cues
 from builders.model.folds import cv_groups
 from builders.model.predict import claim_labels, predict_answers, predict_spans
 from builders.model.scoring import detection_counts, f1_counts
-from builders.model.train import article_targets, candidate_table, fit
+from builders.model.train import (
+    PARALLEL_MIN_ARTICLES,
+    WORKERS,
+    Fitted,
+    article_targets,
+    candidate_table,
+    fit,
+)
 from builders.progress import note
 from builders.schema import CLAIM_TYPE, EVIDENCE, EVIDENCE_EXPLAINED, HARMS_EXPLAINED, RISK_DISCLOSURES
 
@@ -96,9 +106,12 @@ class _Pooled:
 
 def cross_validate(data: TrainingData, seed: int, table: pd.DataFrame | None = None) -> dict:
     """The evaluation report (JSON-ready)."""
-    table = candidate_table(data.articles) if table is None else table
+    scheme, folds = cv_groups(data.articles)
+    if len(folds) < len(data.articles):  # one without a committed fold takes no part (the build gives
+        # every train and validation article one)
+        data = _only(data, set(folds))
+    table = candidate_table(data.articles) if table is None else table[table["article_id"].isin(set(folds))]
     article_ids = data.articles["article_id"].tolist()
-    scheme, folds = cv_groups(article_ids)
     origins = dict(sorted(Counter(data.articles["origin"].fillna("unknown")).items()))
     kept_claims, kept_articles = reference_masks(data)
     left_out = {"claims": int((~kept_claims).sum()), "articles": int((~kept_articles).sum())}
@@ -113,15 +126,10 @@ def cross_validate(data: TrainingData, seed: int, table: pd.DataFrame | None = N
     spans, baseline_spans, every_sentence, thresholds, pooled = [], [], [], [], _Pooled()
     targets = article_targets(data.articles)
     texts = dict(zip(data.articles["article_id"], data.articles["text"], strict=True))
-    fold_of_article = data.articles["article_id"].map(folds)
-    for number, fold in enumerate(sorted(set(folds.values())), start=1):
+    fold_of_article = data.articles["article_id"].map(folds).to_numpy()
+    for number, (fold, fitted) in enumerate(_fold_models(data, seed, table, fold_of_article), start=1):
         note(f"fold {number} of {report['folds']}")
-        inside = (fold_of_article != fold).to_numpy()
-        held = set(data.articles["article_id"][~inside])
-        claims_in = data.claims["article_id"].isin(held).to_numpy()
-        table_in = table["article_id"].isin(held).to_numpy()
-        part = TrainingData(data.articles[inside], data.claims[~claims_in], data.guideline_version, "", {})
-        fitted = fit(part, seed, table[~table_in])
+        inside, claims_in, table_in, part = _split(data, table, fold_of_article, fold)
         held_articles, held_claims = data.articles[~inside], data.claims[claims_in & kept_claims]
         spans.append(predict_spans(fitted, held_articles, table[table_in]))
         thresholds.append(float(fitted.estimators["detect_threshold"]))
@@ -158,6 +166,46 @@ def cross_validate(data: TrainingData, seed: int, table: pd.DataFrame | None = N
             names = (HARMS_EXPLAINED if name == HARMS_EXPLAINED.name else EVIDENCE_EXPLAINED).names
             report[name] = _classes(report, name, truth, predicted, baseline, names, "articles")
     return report
+
+
+def _split(data: TrainingData, table: pd.DataFrame, fold_of_article: np.ndarray, fold: int) -> tuple:
+    """(training articles, held-out claims, held-out candidates: masks; the training part)."""
+    inside = fold_of_article != fold
+    held = set(data.articles["article_id"][~inside])
+    claims_in = data.claims["article_id"].isin(held).to_numpy()
+    table_in = table["article_id"].isin(held).to_numpy()
+    part = TrainingData(data.articles[inside], data.claims[~claims_in], data.guideline_version, "", {})
+    return inside, claims_in, table_in, part
+
+
+_SHARED: list[tuple] = []  # what the forked fold workers inherit (never pickled to them)
+
+
+def _fit_fold(fold: int) -> Fitted:
+    data, seed, table, fold_of_article = _SHARED[0]
+    _, _, table_in, part = _split(data, table, fold_of_article, fold)
+    return fit(part, seed, table[~table_in])
+
+
+def _fold_models(data: TrainingData, seed: int, table: pd.DataFrame, fold_of_article: np.ndarray):
+    """(fold, the model fitted without it), fold by fold. From `PARALLEL_MIN_ARTICLES` articles on,
+    the folds are fitted in `WORKERS` forked processes (each fit is seeded, so the same models)."""
+    order = sorted(set(fold_of_article.tolist()))
+    _SHARED[:] = [(data, seed, table, fold_of_article)]
+    try:
+        if len(data.articles) < PARALLEL_MIN_ARTICLES:
+            yield from ((fold, _fit_fold(fold)) for fold in order)
+            return
+        with ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("fork")) as pool:
+            yield from zip(order, pool.map(_fit_fold, order), strict=True)
+    finally:
+        _SHARED.clear()
+
+
+def _only(data: TrainingData, kept: set[str]) -> TrainingData:
+    articles = data.articles[data.articles["article_id"].isin(kept)].reset_index(drop=True)
+    claims = data.claims[data.claims["article_id"].isin(kept)].reset_index(drop=True)
+    return TrainingData(articles, claims, data.guideline_version, data.source, data.left_out)
 
 
 def reference_of(origins: dict[str, int], left_out: dict[str, int] | None = None) -> dict:

@@ -3,11 +3,12 @@
 The cues are inputs to a learned model, never rules that decide a label: citation shapes
 (authors and year, DOI, link, trial registry id), numbers and percentages, study words,
 regulators, testimony, advice to the reader, risk words and hedges. Each pattern is run
-once over an article's whole text (`cue_rows`); a candidate, a claim or the article counts
-the matches that lie wholly inside its range, so sentences, their clauses and the article
-share one scan. The counts are columns of the tables the pipelines read (`CUE_COLUMNS`), and
-every pipeline is made of scikit-learn parts alone, so a saved model holds no other code
-(store.py refuses any type skops does not trust by default).
+once over an article's whole text (`scan_cues`, kept by `cue_matches` for the texts used
+last); a candidate, a claim or the article counts the matches that lie wholly inside its
+range (`cue_rows`), so sentences, their clauses, claims and the article share one scan.
+The counts are columns of the tables the pipelines read (`CUE_COLUMNS`), and every pipeline
+is made of scikit-learn parts alone, so a saved model holds no other code (store.py refuses
+any type skops does not trust by default).
 """
 
 from __future__ import annotations
@@ -54,6 +55,36 @@ _COMPILED = [
 
 
 CUE_COLUMNS = [*(f"cue_{name}" for name in CUES), "cue_words"]
+CACHED_TEXTS = 4096
+
+
+Matches = tuple[tuple[np.ndarray, np.ndarray] | None, ...]
+_CACHE: dict[str, Matches] = {}
+
+
+def scan_cues(text: str) -> Matches:
+    """Per cue, the (starts, ends) of its matches in `text` (None: no match)."""
+    out = []
+    for pattern in _COMPILED:
+        found = [(m.start(), m.end()) for m in pattern.finditer(text)]
+        out.append(tuple(np.array(found, dtype=np.int64).T) if found else None)
+    return tuple(out)
+
+
+def cue_matches(text: str) -> Matches:
+    """`scan_cues(text)`, kept for the `CACHED_TEXTS` texts scanned last: training scans an article
+    once, not once per fold and use (`remember` takes scans made in worker processes)."""
+    found = _CACHE.get(text)
+    if found is None:
+        found = scan_cues(text)
+        remember(text, found)
+    return found
+
+
+def remember(text: str, found: Matches) -> None:
+    if len(_CACHE) >= CACHED_TEXTS:
+        del _CACHE[next(iter(_CACHE))]  # the oldest
+    _CACHE[text] = found
 
 
 def cue_rows(text: str, spans: list[tuple[int, int]]) -> np.ndarray:
@@ -63,11 +94,10 @@ def cue_rows(text: str, spans: list[tuple[int, int]]) -> np.ndarray:
     starts_of = np.array([s for s, _ in spans], dtype=np.int64).reshape(-1)
     ends_of = np.array([e for _, e in spans], dtype=np.int64).reshape(-1)
     counts = np.zeros((len(spans), len(CUE_COLUMNS)), dtype=np.float64)
-    for column, pattern in enumerate(_COMPILED):
-        found = [(m.start(), m.end()) for m in pattern.finditer(text)]
-        if not found:
+    for column, found in enumerate(cue_matches(text)):
+        if found is None:
             continue
-        starts, ends = np.array(found, dtype=np.int64).T
+        starts, ends = found
         inside = np.searchsorted(ends, ends_of, "right") - np.searchsorted(starts, starts_of, "left")
         counts[:, column] = np.maximum(inside, 0)
     counts[:, -1] = [len(text[s:e].split()) for s, e in spans]

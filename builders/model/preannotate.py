@@ -90,13 +90,14 @@ def preannotate_with_model(
     out = project.predictions_dir / f"{card['model_version']}.json"
     tasks = _existing(out, project)
     empty = []
+    config_sha256 = labeling_config_sha256()  # once, not per task
     for row in rows.itertuples(index=False):
         result = result_of(row.article_id, found[row.article_id])
         if not result:  # an empty prediction would decide the article has no claims: leave it out
             empty.append(row.article_id)
             continue
         tasks[row.article_id] = {
-            "data": task_data(row, guideline_version, labeling_config_sha256()),
+            "data": task_data(row, guideline_version, config_sha256),
             "predictions": [{"model_version": card["model_version"], "score": task_score(result), "result": result}],
         }
     written = [a for a in chosen if a not in empty]
@@ -104,9 +105,16 @@ def preannotate_with_model(
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(".json.tmp")
         ordered = [tasks[a] for a in sorted(tasks)]
-        tmp.write_text(json.dumps(ordered, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        tmp.write_text(task_lines(ordered), encoding="utf-8")
         tmp.replace(out)
     return out, card, written, empty
+
+
+def task_lines(tasks: list[dict]) -> str:
+    """A JSON array with one task per line: diffs stay per article, and each line is encoded by the
+    standard library's C encoder (an indented dump goes through its pure-Python one: 4 ms a task)."""
+    lines = ",\n".join(json.dumps(task, ensure_ascii=False, separators=(",", ":")) for task in tasks)
+    return f"[\n{lines}\n]\n"
 
 
 def _existing(path: Path, project: Project) -> dict[str, dict]:

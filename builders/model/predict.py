@@ -10,13 +10,22 @@ probability.
 
 from __future__ import annotations
 
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from builders.model.features import article_frame
-from builders.model.train import CLAIM_TARGETS, Fitted, candidate_table
+from builders.model.train import (
+    CLAIM_TARGETS,
+    PARALLEL_MIN_ARTICLES,
+    WORKERS,
+    Fitted,
+    candidate_table,
+    candidate_tables,
+)
 from builders.progress import note
 from builders.schema import CLAIM_TYPE, EVIDENCE, EVIDENCE_EXPLAINED, HARMS_EXPLAINED, RISK_DISCLOSURES
 
@@ -38,16 +47,24 @@ def positive_probability(estimator, table: pd.DataFrame) -> np.ndarray:
 
 
 def choose_spans(table: pd.DataFrame, probability: np.ndarray, threshold: float = THRESHOLD) -> pd.DataFrame:
-    """The non-overlapping candidates at or above `threshold`, most probable first."""
+    """The non-overlapping candidates at or above `threshold`, most probable first (ties: the
+    earlier start, then the earlier end), in the table's order."""
     table = table.assign(score=probability)
-    keep = []
-    for _article, group in table[table["score"] >= threshold].groupby("article_id", sort=False):
-        taken: list[tuple[int, int]] = []
-        for row in group.sort_values(["score", "start", "end"], ascending=[False, True, True]).itertuples():
-            if all(row.end <= s or row.start >= e for s, e in taken):
-                taken.append((row.start, row.end))
-                keep.append(row.Index)
-    return table.loc[sorted(keep)]
+    chosen = np.flatnonzero(np.asarray(probability) >= threshold)
+    articles = pd.factorize(table["article_id"].to_numpy()[chosen])[0]
+    starts, ends = table["start"].to_numpy()[chosen], table["end"].to_numpy()[chosen]
+    order = np.lexsort((ends, starts, -np.asarray(probability)[chosen], articles))
+    keep: list[int] = []
+    article, taken = -1, []
+    for i, a, s, e in zip(
+        order.tolist(), articles[order].tolist(), starts[order].tolist(), ends[order].tolist(), strict=True
+    ):
+        if a != article:
+            article, taken = a, []
+        if all(e <= ts or s >= te for ts, te in taken):
+            taken.append((s, e))
+            keep.append(i)
+    return table.loc[np.sort(table.index.to_numpy()[chosen[keep]])]
 
 
 def claim_labels(fitted: Fitted, claims: pd.DataFrame) -> dict[str, tuple[list, np.ndarray]]:
@@ -68,11 +85,15 @@ def predict_spans(fitted: Fitted, articles: pd.DataFrame, table: pd.DataFrame | 
     return spans.assign(claim_type=claim_type, evidence=evidence, score=spans["score"].to_numpy() * type_score)
 
 
-def predict_answers(fitted: Fitted, texts: list[str]) -> list[dict[str, tuple[list[str], float]]]:
-    """Per text, the article-level answers: family → (values, score)."""
+def predict_answers(
+    fitted: Fitted, texts: list[str], frame: pd.DataFrame | None = None
+) -> list[dict[str, tuple[list[str], float]]]:
+    """Per text, the article-level answers: family → (values, score); `frame`: the texts as
+    `article_frame` gives them, when already made."""
     items = [f"{RISK_DISCLOSURES.name}.{item}" for item in RISK_DISCLOSURES.names]
     families = [HARMS_EXPLAINED.name, EVIDENCE_EXPLAINED.name]
-    found = fitted.group("article_features", items + families, article_frame(range(len(texts)), texts))
+    frame = article_frame(range(len(texts)), texts) if frame is None else frame
+    found = fitted.group("article_features", items + families, frame)
     answers: list[dict[str, tuple[list[str], float]]] = [{} for _ in texts]
     ticked: list[list[tuple[str, float]]] = [[] for _ in texts]
     for name in items:
@@ -91,26 +112,51 @@ def predict_answers(fitted: Fitted, texts: list[str]) -> list[dict[str, tuple[li
     return answers
 
 
-BATCH_ARTICLES = 2000  # articles vectorised at once: bounds the feature matrices' memory
+BATCH_ARTICLES = 2000  # articles predicted before the next progress line
+PART_ARTICLES = 100  # articles a worker predicts at once: bounds the feature matrices' memory
+_FITTED: list[Fitted] = []  # the model the forked workers inherit (never pickled to them)
 
 
 def predict(fitted: Fitted, articles: pd.DataFrame, *, notes: bool = False) -> dict[str, ArticlePrediction]:
-    """{article_id: prediction} for `articles` (article_id, text), `BATCH_ARTICLES` at a time; each
-    batch is segmented in parallel and vectorised once per feature set (rows do not depend on
-    each other, so batching changes no prediction). `notes`: print each stage (benchmarks/)."""
+    """{article_id: prediction} for `articles` (article_id, text). From `PARALLEL_MIN_ARTICLES` on,
+    parts of `PART_ARTICLES` are predicted whole (segmented, vectorised, classified) in `WORKERS`
+    forked processes; rows do not depend on each other, so parts change no prediction. `notes`:
+    a progress line every `BATCH_ARTICLES` articles (benchmarks/)."""
     out = {a: ArticlePrediction() for a in articles["article_id"]}
-    for first in range(0, len(articles), BATCH_ARTICLES):
-        batch = articles.iloc[first : first + BATCH_ARTICLES]
-        if notes:
-            note(f"articles {first + 1}–{first + len(batch)}: claim candidates")
-        table = candidate_table(batch)
-        if notes:
-            note(f"articles {first + 1}–{first + len(batch)}: {len(table)} candidates; claims and answers")
-        _collect(fitted, batch, table, out)
+    pairs = list(zip(articles["article_id"], articles["text"], strict=True))
+    parts = [pairs[i : i + PART_ARTICLES] for i in range(0, len(pairs), PART_ARTICLES)]
+    if len(pairs) < PARALLEL_MIN_ARTICLES:
+        done = (_predict_part(part, fitted) for part in parts)
+    else:
+        _FITTED[:] = [fitted]
+        pool = ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("fork"))
+        done = pool.map(_predict_part, parts)
+    try:
+        for number, found in enumerate(done, start=1):
+            first = (number - 1) * PART_ARTICLES
+            if notes and first % BATCH_ARTICLES == 0:  # a line per batch (when its first part is done)
+                last = min(first + BATCH_ARTICLES, len(pairs))
+                note(f"articles {first + 1}–{last}: candidates, claims and answers")
+            out.update(found)
+    finally:
+        if len(pairs) >= PARALLEL_MIN_ARTICLES:
+            pool.shutdown()
+            _FITTED.clear()
     return out
 
 
-def _collect(fitted: Fitted, articles: pd.DataFrame, table: pd.DataFrame, out: dict[str, ArticlePrediction]) -> None:
+def _predict_part(pairs: list[tuple[str, str]], fitted: Fitted | None = None) -> dict[str, ArticlePrediction]:
+    fitted = fitted or _FITTED[0]
+    articles = pd.DataFrame(pairs, columns=["article_id", "text"])
+    table, whole = candidate_tables(articles, parallel=False)
+    found = {a: ArticlePrediction() for a in articles["article_id"]}
+    _collect(fitted, articles, table, whole, found)
+    return found
+
+
+def _collect(
+    fitted: Fitted, articles: pd.DataFrame, table: pd.DataFrame, whole: pd.DataFrame, out: dict[str, ArticlePrediction]
+) -> None:
     for row in predict_spans(fitted, articles, table).itertuples(index=False):
         out[row.article_id].spans.append(
             {
@@ -122,6 +168,8 @@ def _collect(fitted: Fitted, articles: pd.DataFrame, table: pd.DataFrame, out: d
                 "score": float(row.score),
             }
         )
-    texts = articles[articles["text"].str.strip().astype(bool)]  # no text, nothing to answer about
-    for article_id, answers in zip(texts["article_id"], predict_answers(fitted, texts["text"].tolist()), strict=True):
-        out[article_id].answers = answers
+    has_text = articles["text"].str.strip().astype(bool).to_numpy()  # no text, nothing to answer about
+    texts, frame = articles[has_text], whole[has_text].reset_index(drop=True)
+    answers = predict_answers(fitted, texts["text"].tolist(), frame)
+    for article_id, answer in zip(texts["article_id"], answers, strict=True):
+        out[article_id].answers = answer

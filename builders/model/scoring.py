@@ -3,9 +3,10 @@ F1 from counts, and the one-to-one span matching (character IoU ≥ 0.5, the bui
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
-from builders.build.spans import MATCH_IOU, iou
+from builders.build.spans import MATCH_IOU
 
 
 def f1_counts(tp: int, fp: int, fn: int) -> dict:
@@ -23,14 +24,19 @@ def f1_counts(tp: int, fp: int, fn: int) -> dict:
 
 
 def matches(predicted: list[tuple[int, int]], reference: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """One-to-one (predicted, reference) index pairs with IoU ≥ 0.5, best pairs first."""
-    pairs = sorted(
-        ((iou(*p, *r), i, j) for i, p in enumerate(predicted) for j, r in enumerate(reference)), reverse=True
-    )
+    """One-to-one (predicted, reference) index pairs with IoU ≥ 0.5, best pairs first (ties: the
+    later predicted, then the later reference span). The IoU is `builders.build.spans.iou`'s,
+    computed for all pairs at once (the same int / int division, so the same floats)."""
+    if not predicted or not reference:
+        return []
+    p, r = np.asarray(predicted, dtype=np.int64), np.asarray(reference, dtype=np.int64)
+    overlap = np.minimum(p[:, 1, None], r[None, :, 1]) - np.maximum(p[:, 0, None], r[None, :, 0])
+    union = np.maximum(p[:, 1, None], r[None, :, 1]) - np.minimum(p[:, 0, None], r[None, :, 0])
+    score = np.divide(overlap, union, out=np.zeros(overlap.shape), where=overlap > 0)
+    rows, columns = np.nonzero(score >= MATCH_IOU)
+    order = np.lexsort((-columns, -rows, -score[rows, columns]))
     used_p, used_r, found = set(), set(), []
-    for score, i, j in pairs:
-        if score < MATCH_IOU:
-            break
+    for i, j in zip(rows[order].tolist(), columns[order].tolist(), strict=True):
         if i not in used_p and j not in used_r:
             used_p.add(i)
             used_r.add(j)

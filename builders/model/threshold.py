@@ -3,10 +3,11 @@
 A candidate is a claim when its detection probability reaches the threshold. Which cut-off
 gives the best span F1 depends on the data, so `fit` chooses it from `GRID` by span F1 (the
 evaluation's own measure) on articles held out *inside* the training articles: each of them
-in turn below `LEAVE_ONE_OUT_BELOW` articles, else one third of them (grouped by article,
-`fold_of` with its own seed), so tuning costs one more detection fit at any size. In the
-cross-validation this runs inside every training fold, so the held-out fold never decides
-its own threshold. Ties go to the cut-off nearest 0.5, then the lower one.
+in turn below `LEAVE_ONE_OUT_BELOW` articles, else those of the lowest committed fold among
+them (folds.py: near-duplicate twins stay on one side), so tuning costs one more detection
+fit at any size. In the cross-validation this runs inside every training fold, so the
+held-out fold never decides its own threshold. Ties go to the cut-off nearest 0.5, then the
+lower one.
 """
 
 from __future__ import annotations
@@ -15,30 +16,36 @@ import numpy as np
 import pandas as pd
 
 from builders.model.features import detection_pipeline
-from builders.model.folds import LEAVE_ONE_OUT_BELOW, fold_of
+from builders.model.folds import LEAVE_ONE_OUT_BELOW
 from builders.model.predict import choose_spans, positive_probability
 from builders.model.scoring import detection_counts, f1_counts
 
 GRID = tuple(round(0.2 + 0.05 * i, 2) for i in range(11))  # 0.2, 0.25, ..., 0.7
 DEFAULT = 0.5
-INNER_SEED = "khc-threshold-v1"
-INNER_FOLDS = 3
 
 
-def held_out_sets(article_ids) -> list[set[str]]:
-    """The training articles' inner held-out groups (none with fewer than two articles)."""
-    ordered = sorted(set(article_ids))
+def held_out_sets(folds: dict[str, int]) -> list[set[str]]:
+    """The training articles' ({article_id: committed fold}) inner held-out groups: each article
+    below `LEAVE_ONE_OUT_BELOW`, else the articles of their lowest fold (none with fewer than two
+    articles, or when they all share one fold)."""
+    ordered = sorted(folds)
     if len(ordered) < 2:
         return []
     if len(ordered) < LEAVE_ONE_OUT_BELOW:
         return [{a} for a in ordered]
-    folds = fold_of(ordered, INNER_SEED, n_folds=INNER_FOLDS)
-    return [{a for a, f in folds.items() if f == 0}]
+    if len(set(folds.values())) < 2:
+        return []
+    lowest = min(folds.values())
+    return [{a for a, f in folds.items() if f == lowest}]
 
 
-def tune_threshold(table: pd.DataFrame, labels: np.ndarray, claims: pd.DataFrame, seed: int) -> float:
-    """The grid's cut-off with the best span F1 on the inner held-out articles."""
-    groups = held_out_sets(table["article_id"])
+def tune_threshold(
+    table: pd.DataFrame, labels: np.ndarray, claims: pd.DataFrame, seed: int, folds: dict[str, int]
+) -> float:
+    """The grid's cut-off with the best span F1 on the inner held-out articles; `folds`: the
+    committed folds of the training articles."""
+    present = set(table["article_id"])
+    groups = held_out_sets({a: f for a, f in folds.items() if a in present})
     if not groups:
         return DEFAULT
     held_tables, held_scores = [], []

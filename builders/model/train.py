@@ -27,8 +27,10 @@ from builders.model.features import (
     CUE_COLUMNS,
     article_frame,
     classifier,
+    cue_matches,
     cue_rows,
     detection_pipeline,
+    remember,
     text_features,
     with_cues,
 )
@@ -42,47 +44,71 @@ BATCH = 100
 CANDIDATE_COLUMNS = ["article_id", "start", "end", "kind", "sentence", "coverage", "position", "text"]
 
 
-def _rows(batch: list[tuple[str, str]]) -> list[tuple]:
-    rows = []
+def _rows(batch: list[tuple[str, str]], scans: bool = False) -> tuple[list[tuple], list[list[float]], list]:
+    """(candidate rows, each article's own cue row, its cue scans if `scans`): one cue scan per
+    article serves its candidates, itself and (sent back from a worker) its claims."""
+    rows, article_cues, scanned = [], [], []
     for article_id, text in batch:
         found = candidates(text)
-        cues = cue_rows(text, [(c.start, c.end) for c in found]).tolist()
+        cues = cue_rows(text, [*((c.start, c.end) for c in found), (0, len(text))]).tolist()
+        article_cues.append(cues.pop())
+        scanned += [cue_matches(text)] if scans else []
         rows += [
             (article_id, c.start, c.end, c.kind, c.sentence, c.coverage, c.position, text[c.start : c.end], *cue)
             for c, cue in zip(found, cues, strict=True)
         ]
-    return rows
+    return rows, article_cues, scanned
 
 
-def candidate_table(articles: pd.DataFrame) -> pd.DataFrame:
-    """Every candidate of every article, with its text and cue columns. pysbd costs about 10 ms an article,
-    so a large batch is segmented in `WORKERS` processes (the rows come back in order)."""
+def _rows_with_scans(batch: list[tuple[str, str]]) -> tuple[list[tuple], list[list[float]], list]:
+    return _rows(batch, scans=True)
+
+
+def candidate_tables(articles: pd.DataFrame, *, parallel: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(every candidate of every article, with its text and cue columns; the articles themselves
+    as `article_frame` gives them). pysbd and the cue scan cost about 10 ms an article, so a large
+    batch is done in `WORKERS` processes (the rows come back in order)."""
     pairs = list(zip(articles["article_id"], articles["text"], strict=True))
-    if len(pairs) < PARALLEL_MIN_ARTICLES:
-        rows = _rows(pairs)
+    if len(pairs) < PARALLEL_MIN_ARTICLES or not parallel:
+        parts = [_rows(pairs)]
     else:
         batches = [pairs[i : i + BATCH] for i in range(0, len(pairs), BATCH)]
         with ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("fork")) as pool:
-            rows = [row for part in pool.map(_rows, batches) for row in part]
-    return pd.DataFrame(rows, columns=[*CANDIDATE_COLUMNS, *CUE_COLUMNS])
+            parts = list(pool.map(_rows_with_scans, batches))
+        for (_, text), found in zip(pairs, (s for _, _, scans in parts for s in scans), strict=True):
+            remember(text, found)  # the claims' cue rows need them here
+    table = pd.DataFrame([row for rows, _, _ in parts for row in rows], columns=[*CANDIDATE_COLUMNS, *CUE_COLUMNS])
+    cues = np.array([row for _, rows, _ in parts for row in rows], dtype=np.float64).reshape(-1, len(CUE_COLUMNS))
+    whole = pd.DataFrame({"article_id": [a for a, _ in pairs], "start": 0, "end": [len(t) for _, t in pairs]})
+    whole["text"] = [t for _, t in pairs]
+    return table, whole.assign(**{name: cues[:, i] for i, name in enumerate(CUE_COLUMNS)})
+
+
+def candidate_table(articles: pd.DataFrame) -> pd.DataFrame:
+    """Every candidate of every article, with its text and cue columns."""
+    return candidate_tables(articles)[0]
 
 
 def best_matches(table: pd.DataFrame, claims: pd.DataFrame) -> np.ndarray:
-    """Per claim, the row of `table` that overlaps it best with IoU ≥ 0.5, else -1."""
+    """Per claim, the row of `table` that overlaps it best with IoU ≥ 0.5 (ties: the first), else -1."""
     found = np.full(len(claims), -1)
-    by_article = {a: g for a, g in table.groupby("article_id", sort=False)}
-    for i, (article_id, start, end) in enumerate(
-        zip(claims["article_id"], claims["start"], claims["end"], strict=True)
-    ):
-        group = by_article.get(article_id)
-        if group is None:
+    rows = table.groupby("article_id", sort=False).indices
+    starts, ends, index = table["start"].to_numpy(), table["end"].to_numpy(), table.index.to_numpy()
+    claim_start, claim_end = claims["start"].to_numpy(), claims["end"].to_numpy()
+    for article_id, mine in claims.groupby("article_id", sort=False).indices.items():
+        at = rows.get(article_id)
+        if at is None:
             continue
-        s, e = group["start"].to_numpy(), group["end"].to_numpy()
+        s, e = starts[at][None, :], ends[at][None, :]
+        start, end = claim_start[mine][:, None], claim_end[mine][:, None]
         overlap = np.minimum(e, end) - np.maximum(s, start)
-        score = np.where(overlap > 0, overlap / (np.maximum(e, end) - np.minimum(s, start)), 0.0)
-        best = int(np.argmax(score))
-        if score[best] >= MATCH_IOU:
-            found[i] = group.index[best]
+        # the build's iou(): int overlap / int union, for every claim and candidate at once
+        score = np.divide(
+            overlap, np.maximum(e, end) - np.minimum(s, start), out=np.zeros(overlap.shape), where=overlap > 0
+        )
+        best = score.argmax(axis=1)
+        hit = score[np.arange(len(mine)), best] >= MATCH_IOU
+        found[mine[hit]] = index[at][best[hit]]
     return found
 
 
@@ -146,8 +172,12 @@ def _fit_group(frame: pd.DataFrame, targets: dict[str, pd.Series], seed: int) ->
     used = np.logical_or.reduce(list(known.values())) if known else np.zeros(len(frame), bool)
     if not used.any():
         return {"features": None, **{name: None for name in targets}}
-    vectorizer = text_features().fit(frame[used])
-    matrix = vectorizer.transform(frame)
+    if used.all():  # one pass over the texts, not a fit and then a transform
+        vectorizer = text_features()
+        matrix = vectorizer.fit_transform(frame)
+    else:
+        vectorizer = text_features().fit(frame[used])
+        matrix = vectorizer.transform(frame)
     fitted: dict[str, object] = {"features": vectorizer}
     for name, labels in targets.items():
         if not known[name].any():
@@ -160,13 +190,16 @@ def _fit_group(frame: pd.DataFrame, targets: dict[str, pd.Series], seed: int) ->
 
 def fit(data: TrainingData, seed: int, table: pd.DataFrame | None = None) -> Fitted:
     """Fit every target on `data`; `table` is its candidate table when already made."""
+    from builders.model.folds import recorded_folds
     from builders.model.threshold import tune_threshold
 
     table = candidate_table(data.articles) if table is None else table
     estimators: dict[str, object] = {}
     y = detection_labels(table, data.claims)
     estimators["detect"] = detection_pipeline(y, seed).fit(table, y) if len(table) else None
-    estimators["detect_threshold"] = tune_threshold(table, y, data.claims, seed) if len(table) else 0.5
+    estimators["detect_threshold"] = (
+        tune_threshold(table, y, data.claims, seed, recorded_folds(data.articles)) if len(table) else 0.5
+    )
     texts = dict(zip(data.articles["article_id"], data.articles["text"], strict=True))
     claim_frame = with_cues(data.claims.reset_index(drop=True), texts)
     claims = _fit_group(claim_frame, {n: claim_frame[n] for n in CLAIM_TARGETS}, seed)

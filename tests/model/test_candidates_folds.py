@@ -1,15 +1,12 @@
-"""Claim candidates from pysbd, and the per-article fold assignment."""
+"""Claim candidates from pysbd."""
 
 from __future__ import annotations
 
 import itertools
 import json
 
-import pytest
-
 from builders.build.spans import MATCH_IOU, iou
 from builders.model.candidates import candidates, sentences
-from builders.model.folds import LEAVE_ONE_OUT_BELOW, N_FOLDS, cv_groups, fold_of
 from builders.project import load_project
 from tests.conftest import REPO
 
@@ -57,35 +54,6 @@ def test_most_pilot_claims_have_a_matching_candidate():
 
 def test_a_text_without_sentences_has_no_candidates():
     assert candidates("") == [] and candidates("  \n ") == []
-
-
-def test_folds_are_balanced_deterministic_and_keep_recorded_ones():
-    ids = [f"khc-{i:06d}" for i in range(1, 101)]
-    folds = fold_of(ids, "seed")
-    assert folds == fold_of(list(reversed(ids)), "seed")
-    sizes = [list(folds.values()).count(f) for f in range(N_FOLDS)]
-    assert max(sizes) - min(sizes) <= 1
-    assert fold_of(ids, "other seed") != folds
-    more = fold_of([*ids, "khc-000101", "khc-000102"], "seed", existing=folds)
-    assert {a: more[a] for a in ids} == folds  # a recorded fold never moves
-
-
-def test_near_duplicate_twins_share_a_fold():
-    ids = [f"a{i}" for i in range(20)]
-    groups = {"a3": "g", "a11": "g", "a17": "g"}
-    folds = fold_of(ids, "seed", groups=groups)
-    assert folds["a3"] == folds["a11"] == folds["a17"]
-
-
-@pytest.mark.parametrize("n", [2, LEAVE_ONE_OUT_BELOW - 1, LEAVE_ONE_OUT_BELOW, 40])
-def test_cv_scheme_by_number_of_articles(n):
-    ids = [f"a{i:03d}" for i in range(n)]
-    scheme, folds = cv_groups(ids)
-    assert set(folds) == set(ids)  # each article in exactly one fold: never on both sides
-    if n < LEAVE_ONE_OUT_BELOW:
-        assert scheme == "leave-one-article-out" and len(set(folds.values())) == n
-    else:
-        assert len(set(folds.values())) == N_FOLDS
 
 
 ABBREVIATIONS = (

@@ -53,7 +53,7 @@ def test_test_split_is_held_out(trained):
 def test_evaluation_is_grouped_by_article_and_counts_its_units(trained):
     evaluation = trained.card["evaluation"]
     data = load_training(load_project(trained.root))
-    scheme, folds = cv_groups(data.articles["article_id"].tolist())
+    scheme, folds = cv_groups(data.articles)
     assert evaluation["scheme"] == scheme and evaluation["folds"] == len(set(folds.values()))
     detection = evaluation["detection"]
     assert detection["units"] == len(data.claims) == detection["model"]["tp"] + detection["model"]["fn"]
