@@ -21,7 +21,7 @@ import pandas as pd
 
 from builders.build.parse import Parsed
 from builders.features import SPAN_COLUMNS, UNIT_COLUMNS
-from builders.schema import ARTICLE_FAMILIES, CLAIM_TYPE, EVIDENCE, NO_LABEL
+from builders.schema import ARTICLE_FAMILIES, CLAIM_TYPE, EVIDENCE, HUMAN, MODEL, NO_LABEL
 
 SPAN_CHUNK = 100_000  # spans held as Python lists before they move into a typed DataFrame chunk
 CODE_DTYPE = np.int8  # label codes; every family has far fewer than 128 values
@@ -125,3 +125,53 @@ def span_frame(columns: dict[str, list]) -> pd.DataFrame:
 def codes_or_none(column: pd.Series) -> list:
     """A nullable code column as Python ints and None (pandas' missing markers → None)."""
     return column.astype(object).where(column.notna(), None).tolist()
+
+
+def provenance(ls_project: object, ls_task: object, shown: str, index: int) -> dict[str, str]:
+    """A task's `source`: the Label Studio task its labels live in when its ids are known, so the
+    value is the same whichever snapshot (full, delta or compacted) the build read it from; else
+    the file (an import-format predictions file has no ids) and the task's index in it. And its
+    `read_from`, the file as read, for messages and the build report only."""
+    read_from = f"{shown}#{index}"
+    known = ls_project is not None and ls_task is not None
+    return {
+        "source": f"label-studio:project-{ls_project}/task-{ls_task}" if known else read_from,
+        "read_from": read_from,
+    }
+
+
+def human_unit(context: dict, annotation_id: int, **fields: object) -> dict:
+    """A person's annotation as a `units` row; `fields`: annotator, ground_truth,
+    parent_prediction, created_at, updated_at."""
+    return {
+        **context,
+        "annotation_uid": f"ls-{context['ls_project_id']}-t{context['ls_task_id']}-a{annotation_id}",
+        "origin": HUMAN,
+        "model_version": None,
+        "ls_annotation_id": annotation_id,
+        "ls_prediction_id": None,
+        **fields,
+    }
+
+
+def model_uid(model_version: str, article_id: str) -> str:
+    return f"model-{model_version}-{article_id}"
+
+
+def model_unit(
+    context: dict, model_version: str, prediction_id: object, created_at: object, updated_at: object
+) -> dict:
+    """A prediction as a `units` row: one per (model_version, article), whichever task held it."""
+    return {
+        **context,
+        "annotation_uid": model_uid(model_version, context["article_id"]),
+        "origin": MODEL,
+        "annotator": f"model/{model_version}",
+        "model_version": model_version,
+        "ground_truth": False,
+        "ls_annotation_id": None,
+        "ls_prediction_id": prediction_id,
+        "parent_prediction": None,
+        "created_at": created_at,
+        "updated_at": updated_at,
+    }

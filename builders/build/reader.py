@@ -18,7 +18,7 @@ import pandas as pd
 
 from builders.build import fields
 from builders.build.fields import FieldError
-from builders.build.labels import LabelRows
+from builders.build.labels import LabelRows, human_unit, model_unit, provenance
 from builders.build.parse import FIX_REPULL, Parsed, Where, parse_result
 from builders.build.prediction import PredictionCopies
 from builders.corpus.records import sha256_text
@@ -98,8 +98,7 @@ class TaskReader:
             "ls_task_id": task_id,
             "guideline_version": task["data"].get("guideline_version"),
             "labeling_config_sha256": task["data"].get("labeling_config_sha256"),
-            "source": source_of(ls_project if ls_project is not None else task.get("project"), task_id, shown, index),
-            "read_from": f"{shown}#{index}",  # for messages and the build report: the file as read
+            **provenance(ls_project if ls_project is not None else task.get("project"), task_id, shown, index),
         }
 
     def _article_of(self, data: dict, shown: str, where: str) -> str | None:
@@ -157,19 +156,15 @@ class TaskReader:
                 self.counts["cancelled_annotations"] += 1
                 self.report["cancelled"].append({"source": context["read_from"], "ls_annotation_id": annotation_id})
                 return
-            unit = {
-                **context,
-                "annotation_uid": f"ls-{context['ls_project_id']}-t{context['ls_task_id']}-a{annotation_id}",
-                "origin": HUMAN,
-                "annotator": fields.pseudonym(annotation.get("completed_by")),
-                "model_version": None,
-                "ground_truth": fields.flag(annotation.get("ground_truth"), "ground_truth"),
-                "ls_annotation_id": annotation_id,
-                "ls_prediction_id": None,
-                "parent_prediction": _optional_id(annotation.get("parent_prediction"), "parent_prediction"),
-                "created_at": fields.timestamp(annotation.get("created_at"), "created_at"),
-                "updated_at": fields.timestamp(annotation.get("updated_at"), "updated_at"),
-            }
+            unit = human_unit(
+                context,
+                annotation_id,
+                annotator=fields.pseudonym(annotation.get("completed_by")),
+                ground_truth=fields.flag(annotation.get("ground_truth"), "ground_truth"),
+                parent_prediction=_optional_id(annotation.get("parent_prediction"), "parent_prediction"),
+                created_at=fields.timestamp(annotation.get("created_at"), "created_at"),
+                updated_at=fields.timestamp(annotation.get("updated_at"), "updated_at"),
+            )
         except FieldError as exc:
             self.problem(str(exc), shown, where, exc.fix)
             return
@@ -189,19 +184,9 @@ class TaskReader:
         if self.model_versions and model_version not in self.model_versions:
             self.counts["predictions_not_current"] += 1  # history: another model version than khc.toml's
             return
-        unit = {
-            **context,
-            "annotation_uid": f"model-{model_version}-{context['article_id']}",
-            "origin": MODEL,
-            "annotator": f"model/{model_version}",
-            "model_version": model_version,
-            "ground_truth": False,
-            "ls_annotation_id": None,
-            "ls_prediction_id": prediction.get("id"),
-            "parent_prediction": None,
-            "created_at": prediction.get("created_at"),
-            "updated_at": prediction.get("updated_at"),
-        }
+        unit = model_unit(
+            context, model_version, prediction.get("id"), prediction.get("created_at"), prediction.get("updated_at")
+        )
         if self.copies.first_copy(unit, prediction, shown, where):
             self.read_result(unit, prediction.get("result"), shown, where)
 
@@ -290,12 +275,3 @@ class TaskReader:
 
 def _optional_id(value: object, name: str) -> int | None:
     return None if value is None else fields.integer_id(value, name)
-
-
-def source_of(ls_project: object, ls_task: object, shown: str, index: int) -> str:
-    """Where a row's labels live: the Label Studio task when its ids are known, so the value is the
-    same whichever snapshot (full, delta or compacted) the build read it from; else the file
-    (an import-format predictions file, which has no ids) and the task's index in it."""
-    if ls_project is not None and ls_task is not None:
-        return f"label-studio:project-{ls_project}/task-{ls_task}"
-    return f"{shown}#{index}"

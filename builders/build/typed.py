@@ -16,13 +16,13 @@ from msgspec import UNSET
 
 from builders.build.decode import Annotation, Item, Prediction, Task
 from builders.build.fields import PSEUDONYM
+from builders.build.labels import human_unit, model_uid, model_unit, provenance
 from builders.build.offsets import exact_places
 from builders.build.parse import UNKNOWN_ORIGIN
 from builders.build.prediction import fingerprint_of
-from builders.build.reader import source_of
 from builders.build.snapshots import parse_time
 from builders.corpus.records import sha256_text
-from builders.schema import CLAIM_TYPE, FAMILY_BY_NAME, HUMAN, MODEL, RESULT_ORIGIN_CODES
+from builders.schema import CLAIM_TYPE, FAMILY_BY_NAME, RESULT_ORIGIN_CODES
 
 if TYPE_CHECKING:
     from builders.build.reader import Keeps, TaskReader
@@ -113,8 +113,7 @@ def _context(reader: TaskReader, task: Task, index: int, shown: str, ls_project:
         "ls_task_id": task.id,
         "guideline_version": data.guideline_version,
         "labeling_config_sha256": data.labeling_config_sha256,
-        "source": source_of(project, task.id, shown, index),
-        "read_from": f"{shown}#{index}",
+        **provenance(project, task.id, shown, index),
     }
 
 
@@ -131,19 +130,15 @@ def _annotation(annotation: Annotation, context: dict, keeps: Keeps) -> tuple | 
     answers = _answers(annotation.result)
     if answers is None:
         return None
-    unit = {
-        **context,
-        "annotation_uid": f"ls-{context['ls_project_id']}-t{context['ls_task_id']}-a{annotation.id}",
-        "origin": HUMAN,
-        "annotator": annotation.completed_by,
-        "model_version": None,
-        "ground_truth": bool(annotation.ground_truth),
-        "ls_annotation_id": annotation.id,
-        "ls_prediction_id": None,
-        "parent_prediction": annotation.parent_prediction,
-        "created_at": annotation.created_at,
-        "updated_at": annotation.updated_at,
-    }
+    unit = human_unit(
+        context,
+        annotation.id,
+        annotator=annotation.completed_by,
+        ground_truth=bool(annotation.ground_truth),
+        parent_prediction=annotation.parent_prediction,
+        created_at=annotation.created_at,
+        updated_at=annotation.updated_at,
+    )
     return ("unit", unit, answers)
 
 
@@ -155,7 +150,7 @@ def _prediction(reader: TaskReader, prediction: Prediction | int, context: dict,
         return None
     if reader.model_versions and model_version not in reader.model_versions:
         return ("predictions_not_current", None, None)
-    uid = f"model-{model_version}-{context['article_id']}"
+    uid = model_uid(model_version, context["article_id"])
     fingerprint = fingerprint_of(prediction.result)
     seen = reader.copies.seen.get(uid)
     if uid in copies or (seen is not None and seen[1] != fingerprint):
@@ -164,19 +159,7 @@ def _prediction(reader: TaskReader, prediction: Prediction | int, context: dict,
     answers = _answers(prediction.result)
     if answers is None:
         return None
-    unit = {
-        **context,
-        "annotation_uid": uid,
-        "origin": MODEL,
-        "annotator": f"model/{model_version}",
-        "model_version": model_version,
-        "ground_truth": False,
-        "ls_annotation_id": None,
-        "ls_prediction_id": prediction.id,
-        "parent_prediction": None,
-        "created_at": prediction.created_at,
-        "updated_at": prediction.updated_at,
-    }
+    unit = model_unit(context, model_version, prediction.id, prediction.created_at, prediction.updated_at)
     return ("prediction", unit, (fingerprint, answers))
 
 
