@@ -31,7 +31,6 @@ from builders.build.coding import BOOTSTRAP, Coder, Units, alpha, code_first, ka
 from builders.build.span_agreement import count_pairs, span_f1
 from builders.build.spans import SpanGroups
 from builders.schema import (
-    ACCEPTED_UNCHANGED,
     ARTICLE_FAMILIES,
     CLAIM_TYPE,
     EVIDENCE,
@@ -270,19 +269,6 @@ def report(found: Answers, *, pair_alpha: bool = False, _alphas: dict | None = N
         "among people only (a model is compared with each person under model_vs_human, never counted as a rater)"
     )
     return out
-
-
-def without_accepted_predictions(units: pd.DataFrame, spans: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame] | None:
-    """The people's labels without the results they accepted unchanged from a prediction (None when
-    there are none): what "independent" human agreement is computed on."""
-    accepted_spans = spans["result_origin"] == ACCEPTED_UNCHANGED
-    answers_origin = {f.name: units[f"{f.name}_origin"] == ACCEPTED_UNCHANGED for f in ARTICLE_FAMILIES}
-    if not accepted_spans.any() and not any(o.any() for o in answers_origin.values()):
-        return None
-    units = units.copy()
-    for name, accepted in answers_origin.items():
-        units.loc[accepted.fillna(False).to_numpy(bool), name] = None
-    return units, spans[~accepted_spans].reset_index(drop=True)
 
 
 def agreement(

@@ -15,7 +15,7 @@ import pandas as pd
 
 from builders.build.agreement import Answers, answers, kappas, model_versus_human
 from builders.build.spans import SpanGroups
-from builders.schema import ARTICLE_FAMILIES, HUMAN, RESULT_ORIGIN_CODES
+from builders.schema import ACCEPTED_UNCHANGED, ARTICLE_FAMILIES, HUMAN, RESULT_ORIGIN_CODES
 
 SHOWN_ORIGINS = [RESULT_ORIGIN_CODES["prediction"], RESULT_ORIGIN_CODES["prediction-changed"]]
 SHOWN, NOT_SHOWN = "prediction_shown", "no_prediction_shown"
@@ -62,3 +62,16 @@ def by_prediction_shown(
         }
         out[name] = found
     return out
+
+
+def without_accepted_predictions(units: pd.DataFrame, spans: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """The people's labels without the results they accepted unchanged from a prediction (None when
+    there are none): what "independent" human agreement is computed on."""
+    accepted_spans = spans["result_origin"] == ACCEPTED_UNCHANGED
+    answers_origin = {f.name: units[f"{f.name}_origin"] == ACCEPTED_UNCHANGED for f in ARTICLE_FAMILIES}
+    if not accepted_spans.any() and not any(o.any() for o in answers_origin.values()):
+        return None
+    units = units.copy()
+    for name, accepted in answers_origin.items():
+        units.loc[accepted.fillna(False).to_numpy(bool), name] = None
+    return units, spans[~accepted_spans].reset_index(drop=True)

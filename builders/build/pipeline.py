@@ -13,8 +13,9 @@ from pathlib import Path
 
 from builders import derived
 from builders.build.aggregate import aggregate
-from builders.build.agreement import AGREEMENT_UNIT_COLUMNS, answers, without_accepted_predictions
+from builders.build.agreement import AGREEMENT_UNIT_COLUMNS, answers
 from builders.build.agreement import report as agreement_report_of
+from builders.build.anchoring import without_accepted_predictions
 from builders.build.card import baseline_figures, card_data, figures, hub_figures, render_card
 from builders.build.card_sections import section_figures
 from builders.build.helper import PARALLEL_MIN_ARTICLES, Helper, answers_of, hashes_of
