@@ -124,9 +124,14 @@ def generate(n_articles: int, n_annotators: int, out: Path, seed: int = 1, delta
         shutil.copyfile(REPO / rel, out / rel)
     declare_project(out, PROJECT, MODEL_VERSION)
     guideline = "1.1.0"
-    tasks = []
+    tasks = []  # kept only for a history with deltas; a single snapshot is streamed (N=100,000 is ~7 GB)
     annotation_id = 0
-    with (out / "corpus" / "articles.jsonl").open("w", encoding="utf-8") as corpus:
+    snapshot = out / "annotations" / "exports" / "project-1-20260101T000000Z.json"
+    with (
+        (out / "corpus" / "articles.jsonl").open("w", encoding="utf-8") as corpus,
+        snapshot.open("w", encoding="utf-8") as handle,
+    ):
+        handle.write("[")
         for i in range(1, n_articles + 1):
             article_id = f"khc-{i:06d}"
             text = article_text(rng, i)
@@ -190,28 +195,29 @@ def generate(n_articles: int, n_annotators: int, out: Path, seed: int = 1, delta
                 "score": None,
                 "result": [*span_items(rng, text, claims, "p-", base_labels), *article_items(rng, "p-", base)],
             }
-            tasks.append(
-                {
-                    "id": i,
-                    "project": 1,
-                    "annotations": annotations,
-                    "predictions": [prediction],
-                    "data": {
-                        "text": text,
-                        "article_id": article_id,
-                        "text_sha256": digest,
-                        "guideline_version": guideline,
-                    },
-                    "created_at": "2026-01-01T00:00:00Z",
-                    "updated_at": "2026-01-01T00:00:00Z",
-                }
-            )
+            task = {
+                "id": i,
+                "project": 1,
+                "annotations": annotations,
+                "predictions": [prediction],
+                "data": {
+                    "text": text,
+                    "article_id": article_id,
+                    "text_sha256": digest,
+                    "guideline_version": guideline,
+                },
+                "created_at": "2026-01-01T00:00:00Z",
+                "updated_at": "2026-01-01T00:00:00Z",
+            }
+            if deltas:
+                tasks.append(task)
+            else:  # the bytes json.dump(tasks) would write, one task at a time
+                handle.write((", " if i > 1 else "") + json.dumps(task))
+        handle.write("]")
     if deltas:
+        snapshot.unlink()
         write_history(out, tasks, deltas)
         return
-    snapshot = out / "annotations" / "exports" / "project-1-20260101T000000Z.json"
-    with snapshot.open("w", encoding="utf-8") as handle:
-        json.dump(tasks, handle)
     record_snapshot(load_project(out), snapshot, PROJECT, "full", "2026-01-01T00:00:00.000000Z")
 
 
