@@ -13,7 +13,7 @@ place (builders/labelstudio/writing.py): a pseudonym in a snapshot is always in 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -130,11 +130,13 @@ def store(
     held: Held | None = None,
     compress: bool = False,
     notes: list[str] | None = None,
+    articles: dict[str, str] | None = None,
 ) -> PullResult:
     """Pseudonymise a project's exported tasks and write them as a new recorded snapshot (the
     common part of `khc ls pull` and `khc ls import`). `tasks` is read twice (a list, or an
-    `ExportFile` streamed from disk each time); `extra` goes into its index record."""
-    check_articles(project, tasks, project_id)
+    `ExportFile` streamed from disk each time); `extra` goes into its index record; `articles`:
+    the corpus's `corpus_hashes` when the caller has read them already (the corpus is read once)."""
+    check_articles(tasks, project_id, articles if articles is not None else corpus_hashes(project))
     if predictions is None:
         predictions = list_predictions(conn, project_id)
     users = list_users(conn)
@@ -171,8 +173,13 @@ def store(
     return PullResult(out, counted["tasks"], counted["annotations"], changes, coverage, notes or [])
 
 
-def check_articles(project: Project, tasks: Iterable[dict], project_id: int) -> None:
-    corpus_ids = set(load_corpus(project)["article_id"])
+def corpus_hashes(project: Project) -> dict[str, str]:
+    """Every article of the corpus (read and checked whole) → its `text_sha256`."""
+    corpus = load_corpus(project)
+    return dict(zip(corpus["article_id"], corpus["text_sha256"], strict=True))
+
+
+def check_articles(tasks: Iterable[dict], project_id: int, corpus_ids: Collection[str]) -> None:
     unknown = sorted(
         {
             (t.get("id"), (t.get("data") or {}).get("article_id"))
