@@ -1,4 +1,4 @@
-"""A project's predictions for a full pull, streamed to a spill file instead of held in memory.
+"""Spill files: what a pull or a compaction would otherwise hold whole, kept on disk by key.
 
 Label Studio lists a project's predictions in one answer (`GET /api/predictions/?project=ID`,
 not paged), as large as the export's own results. The SDK's `predictions.list` reads that answer
@@ -8,12 +8,13 @@ as it arrives (ijson), each prediction built as the SDK builds it (`construct_ty
 written as one JSON line to a hidden `.partial` file of the snapshot folder, remembering only
 where each task's lines are. Writing a task then reads back that task's predictions alone. The
 file is removed at the end, or by the next pull if this one is killed (`finish_interrupted`).
+`khc snapshots compact` spills every copy of every task the same way (builders/labelstudio/compact.py).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 from typing import BinaryIO
 
@@ -28,20 +29,21 @@ from builders.project import Project
 
 
 class Spill:
-    """Predictions by task, read back from the spill file a task at a time (as `dict.get`)."""
+    """Items by key (a task id), read back from a spill file one key's worth at a time (as
+    `dict.get`); the file is open for reading and writing, the offsets kept in memory."""
 
     def __init__(self, handle: BinaryIO):
         self.handle = handle
-        self.where: dict[int, list[tuple[int, int]]] = {}  # task id → (offset, length) of its lines
+        self.where: dict[object, list[tuple[int, int]]] = {}  # key → (offset, length) of its lines
 
-    def add(self, prediction: dict) -> None:
-        line = json.dumps(prediction, ensure_ascii=False).encode("utf-8")
+    def add(self, key: object, item: object) -> None:
+        line = json.dumps(item, ensure_ascii=False).encode("utf-8")
         self.handle.seek(0, 2)
-        self.where.setdefault(prediction["task"], []).append((self.handle.tell(), len(line)))
+        self.where.setdefault(key, []).append((self.handle.tell(), len(line)))
         self.handle.write(line + b"\n")
 
-    def get(self, task: object, default: list | None = None) -> list[dict]:
-        places = self.where.get(task) if isinstance(task, int) else None
+    def get(self, key: object, default: list | None = None) -> list:
+        places = self.where.get(key) if isinstance(key, Hashable) else None
         if not places:
             return [] if default is None else default
         found = []
@@ -52,40 +54,46 @@ class Spill:
 
 
 @contextmanager
-def spilled_predictions(conn: Connection, project: Project, project_id: int) -> Iterator[Spill]:
-    """Every prediction of the project, spilled to disk as they arrive (see the module's docstring)."""
+def spill_file(project: Project, name: str) -> Iterator[Spill]:
+    """An empty spill, a hidden `.partial` file of the snapshot folder: removed at the end, or by
+    the next pull or compaction if this process is killed (`finish_interrupted`)."""
     folder = project.exports_dir
     made = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f".project-{project_id}-predictions.jsonl.partial"
-    what = "listed predictions"
+    path = folder / f".{name}.jsonl.partial"
     try:
         with path.open("w+b") as handle:
-            spill = Spill(handle)
-
-            def fetch() -> None:
-                wrapper = conn.client._client_wrapper  # the SDK's own streaming call, as its exports use
-                params = {"project": project_id}
-                with wrapper.httpx_client.stream("api/predictions/", method="GET", params=params) as response:
-                    if not 200 <= response.status_code < 300:
-                        response.read()
-                        raise ApiError(status_code=response.status_code, headers=dict(response.headers),
-                                       body=response.text)  # fmt: skip
-                    try:
-                        for raw in _items(response.iter_bytes()):
-                            model = construct_type(type_=Prediction, object_=raw) if isinstance(raw, dict) else None
-                            if not isinstance(getattr(model, "task", None), int):
-                                raise ValueError("not a prediction")
-                            spill.add(model.model_dump(mode="json"))
-                    except ValueError:  # not a list of predictions, or not JSON
-                        raise KhcError(conn.unexpected(what)) from None
-
-            conn.call(what, fetch)
-            yield spill
+            yield Spill(handle)
     finally:
         path.unlink(missing_ok=True)
         if made and not any(folder.iterdir()):  # nothing written: leave no folder either
             folder.rmdir()
+
+
+@contextmanager
+def spilled_predictions(conn: Connection, project: Project, project_id: int) -> Iterator[Spill]:
+    """Every prediction of the project by task, spilled to disk as they arrive (see the module's docstring)."""
+    what = "listed predictions"
+    with spill_file(project, f"project-{project_id}-predictions") as spill:
+
+        def fetch() -> None:
+            wrapper = conn.client._client_wrapper  # the SDK's own streaming call, as its exports use
+            params = {"project": project_id}
+            with wrapper.httpx_client.stream("api/predictions/", method="GET", params=params) as response:
+                if not 200 <= response.status_code < 300:
+                    response.read()
+                    raise ApiError(status_code=response.status_code, headers=dict(response.headers), body=response.text)
+                try:
+                    for raw in _items(response.iter_bytes()):
+                        model = construct_type(type_=Prediction, object_=raw) if isinstance(raw, dict) else None
+                        if not isinstance(getattr(model, "task", None), int):
+                            raise ValueError("not a prediction")
+                        spill.add(model.task, model.model_dump(mode="json"))
+                except ValueError:  # not a list of predictions, or not JSON
+                    raise KhcError(conn.unexpected(what)) from None
+
+        conn.call(what, fetch)
+        yield spill
 
 
 def _items(chunks: Iterator[bytes]) -> Iterator[object]:
