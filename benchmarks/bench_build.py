@@ -265,7 +265,7 @@ def report_project(n: int, runs: dict[str, list[Job]], table: list[str]) -> Outc
     for job, (wall, cpu, peak) in results.items():
         ratio = "" if job == "khc" else f"{results['khc'][0] / wall:.2f}"
         strong = " (strongest floor)" if job == strongest else ""
-        shown = f"{wall:.2f}" if not (job == "khc" and stopped) else f"{stopped} after {wall:.0f} s"
+        shown = f"{wall:.2f}" if not (job == "khc" and stopped) else f"{stopped} after {wall:.0f}"
         print(f"{n:>6} {job + strong:<40} {shown:>8} s {cpu:>8.2f} CPU s {peak:>7.0f} MiB  khc/job {ratio}")
         table.append(f"| {n:,} | {job}{strong} | {shown} | {cpu:.2f} | {peak:,.0f} | {ratio} |")
     wall, _cpu, peak = results["khc"]
