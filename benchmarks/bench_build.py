@@ -3,6 +3,8 @@
     python benchmarks/bench_build.py                       # N = 500, 2000, 10000; K = 3
     python benchmarks/bench_build.py --articles 500 2000   # a quicker run
     python benchmarks/bench_build.py --repeat 3 --readme   # what wrote benchmarks/README.md
+    python benchmarks/bench_build.py --articles 2000 10000 100000 --khc-only-above 10000 \
+        --memory-cap-mib 6000 --deltas 3                   # issue 17's targets (khc alone at 100,000)
 
 For each N it generates a project (benchmarks/generate.py, cached under --work), then runs, in
 turn within each round (so the machine's load falls on all of them alike), each in its own
@@ -13,7 +15,12 @@ floor (the fastest with the collector off) and the peer. At the largest N it als
 time and memory of each of khc's stages (its stage lines), a profile of one build summed by
 stage (benchmarks/profile_stages.py), and a table of Parquet codecs and levels against file size
 and write time on khc's tables (benchmarks/writer_options.py). With --readme it writes all of
-those into benchmarks/README.md between its markers.
+those into benchmarks/README.md between its markers, with the verdicts of issues 17 and 18
+(benchmarks/build_targets.py). A complete generated project under --work is reused; `--deltas D`
+generates a base snapshot and D deltas instead of one snapshot (the build merges them); above
+`--khc-only-above N` articles khc runs alone (at 100,000 the floors would need about 40 GB);
+with `--memory-cap-mib` a job above that memory is killed and recorded as stopped, with khc's
+last stage line, instead of taking the machine down.
 """
 
 from __future__ import annotations
@@ -34,7 +41,16 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from build_targets import STAGE_LINE, Outcome, is_complete, project_name, stopped_text, target_rows  # noqa: E402
+from build_targets import (  # noqa: E402
+    STAGE_LINE,  # noqa: F401 - read from here by tests/test_build_fixture.py
+    Outcome,
+    is_complete,
+    project_name,
+    replace_between,
+    stage_table,
+    stopped_text,
+    target_rows,
+)
 from floors import FLOOR, FLOORS, PEER  # noqa: E402
 from generate import generate  # noqa: E402
 from profile_stages import function_rows, profile, stage_rows  # noqa: E402
@@ -135,26 +151,6 @@ def machine() -> str:
 
 README = HERE / "README.md"
 KHC = Path(sys.executable).with_name("khc")
-
-
-def stage_table(stderr: str, wall: float) -> list[str]:
-    """Markdown rows: each of khc's stage lines, the seconds until the next one, and the main
-    process's peak memory when it was printed."""
-    marks = [m.groupdict() for m in map(STAGE_LINE.match, stderr.splitlines()) if m]
-    rows = ["| stage (khc's own line) | seconds | peak MiB of the main process at its start |", "|---|---:|---:|"]
-    for i, mark in enumerate(marks):
-        until = float(marks[i + 1]["at"]) if i + 1 < len(marks) else wall
-        rows.append(f"| {mark['what']} | {until - float(mark['at']):.1f} | {int(mark['peak']):,} |")
-    if marks:
-        rows.insert(2, f"| start-up (imports, settings) | {float(marks[0]['at']):.1f} | |")
-    return rows
-
-
-def replace_between(text: str, name: str, lines: list[str]) -> str:
-    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
-    head, rest = text.split(begin, 1)
-    _old, tail = rest.split(end, 1)
-    return head + begin + "\n" + "\n".join(lines) + "\n" + end + tail
 
 
 def measure_project(

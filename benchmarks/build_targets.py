@@ -1,5 +1,6 @@
-"""The pure parts of bench_build.py: which generated projects can be reused, what khc was doing
-when a memory cap stopped it, and the rows of the targets' verdicts (issues 17 and 18).
+"""The pure parts of bench_build.py: which generated projects can be reused, khc's stage lines
+(a table of them, and what khc was doing when a memory cap stopped it), the rows of the targets'
+verdicts (issues 17 and 18), and replacing a marked block of the README.
 
 Targets, on this 2-core machine:
 - issue 17: at N = 100,000 (K = 3) `khc build` completes with peak memory (all its processes)
@@ -52,6 +53,26 @@ def is_complete(project: Path, n: int, deltas: int = 0) -> bool:
         return False
     coverages = [entry.get("coverage") if isinstance(entry, dict) else None for entry in index.values()]
     return lines == n and coverages.count("full") == 1 and coverages.count("delta") == deltas
+
+
+def stage_table(stderr: str, wall: float) -> list[str]:
+    """Markdown rows: each of khc's stage lines, the seconds until the next one, and the main
+    process's peak memory when it was printed."""
+    marks = [m.groupdict() for m in map(STAGE_LINE.match, stderr.splitlines()) if m]
+    rows = ["| stage (khc's own line) | seconds | peak MiB of the main process at its start |", "|---|---:|---:|"]
+    for i, mark in enumerate(marks):
+        until = float(marks[i + 1]["at"]) if i + 1 < len(marks) else wall
+        rows.append(f"| {mark['what']} | {until - float(mark['at']):.1f} | {int(mark['peak']):,} |")
+    if marks:
+        rows.insert(2, f"| start-up (imports, settings) | {float(marks[0]['at']):.1f} | |")
+    return rows
+
+
+def replace_between(text: str, name: str, lines: list[str]) -> str:
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    head, rest = text.split(begin, 1)
+    _old, tail = rest.split(end, 1)
+    return head + begin + "\n" + "\n".join(lines) + "\n" + end + tail
 
 
 def last_stage(stderr: str) -> str | None:
