@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import BinaryIO
 
 import ijson
@@ -54,20 +55,27 @@ class Spill:
 
 
 @contextmanager
-def spill_file(project: Project, name: str) -> Iterator[Spill]:
-    """An empty spill, a hidden `.partial` file of the snapshot folder: removed at the end, or by
-    the next pull or compaction if this process is killed (`finish_interrupted`)."""
+def partial_file(project: Project, name: str) -> Iterator[Path]:
+    """The path of a hidden `.NAME.partial` file of the snapshot folder, removed at the end (and
+    the folder, if it was made for it and is empty), or by the next pull or compaction if this
+    process is killed (`finish_interrupted`)."""
     folder = project.exports_dir
     made = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f".{name}.jsonl.partial"
+    path = folder / f".{name}.partial"
     try:
-        with path.open("w+b") as handle:
-            yield Spill(handle)
+        yield path
     finally:
         path.unlink(missing_ok=True)
         if made and not any(folder.iterdir()):  # nothing written: leave no folder either
             folder.rmdir()
+
+
+@contextmanager
+def spill_file(project: Project, name: str) -> Iterator[Spill]:
+    """An empty spill, in a `partial_file`."""
+    with partial_file(project, f"{name}.jsonl") as path, path.open("w+b") as handle:
+        yield Spill(handle)
 
 
 @contextmanager
