@@ -183,3 +183,21 @@ def test_killed_between_the_two_renames_restores_the_previous_output(project):
     build.kill()
     next_build_clears_everything(project)  # restores, then builds
     nothing_left_of(build)
+
+
+def test_a_stage_of_an_older_build_is_removed_once_quiet_for_six_hours(tmp_path):
+    """Builds before the pid was in the name (`.NAME.building-XXXXXXXX`, tempfile's 8 characters;
+    `khc verify` of an old release still runs that code) leave stages no pid can judge: one is
+    removed when nothing in it changed for more than 6 h, and one written to lately is kept."""
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    long_ago = time.time() - 6 * 3600 - 60
+    quiet, busy, lately = (tmp_path / f".dist.building-{name}" for name in ("ab12cd_4", "zz99yy88", "q1w2e3r4"))
+    for stage in (quiet, busy, lately):
+        (stage / "claims").mkdir(parents=True)
+        (stage / "claims" / "train.parquet").write_bytes(b"half")
+    for path in (quiet / "claims" / "train.parquet", quiet / "claims", quiet, lately / "claims", lately):
+        os.utime(path, (long_ago, long_ago))  # `lately`: only its file was written in the last 6 h
+    recover(dist)
+    assert hidden(tmp_path) == sorted([busy.name, lately.name])
+    assert dist.is_dir()
