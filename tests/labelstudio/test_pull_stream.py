@@ -16,6 +16,7 @@ from builders.build.read import iter_tasks
 from builders.errors import KhcError
 from builders.labelstudio.connection import connect
 from builders.labelstudio.fetch import list_predictions
+from builders.labelstudio.importing import import_download
 from builders.labelstudio.pseudonyms import Pseudonyms
 from builders.labelstudio.pull import pull
 from builders.labelstudio.spill import spilled_predictions
@@ -173,6 +174,24 @@ def test_a_predictions_answer_that_is_not_label_studio_s_leaves_nothing(tmp_path
     with fake_server(fake_label_studio(body, tasks[0], answer)) as url, pytest.raises(KhcError, match="not what Label"):
         pull(load_project(root), connect(url, "t" * 20), 5, map_path=map_path)
     assert not (root / "annotations" / "exports").exists() and not map_path.exists()
+
+
+def test_an_imported_download_gets_the_spilled_predictions(tmp_path, map_path):  # noqa: F811
+    """`khc ls import` writes through the same code: the download's prediction ids become the
+    predictions the server lists, in the bytes the SDK's whole list gave."""
+    tasks = [{**t, "project": 5} for t in raw_export()]
+    download = tmp_path / "project-5-at-2026-11-02-10-30-abcdef.json"
+    download.write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
+    listed = [large_prediction(t["id"]) for t in tasks]
+    root = project(tmp_path)
+    with fake_server(fake_label_studio(b"[]", tasks[0], listed)) as url:
+        conn = connect(url, "t" * 20)
+        result = import_download(load_project(root), conn, download, 5, full=True, map_path=map_path,
+                                 now=datetime.now(UTC))  # fmt: skip
+        predictions = list_predictions(conn, 5)  # before the spill: the SDK's list (its times rewritten)
+    whole = pseudonymise(tasks, predictions, USERS, Pseudonyms(map_path), server=conn.url)
+    assert result.path.read_bytes() == (json.dumps(whole, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode()
+    assert sorted(p.name for p in result.path.parent.iterdir()) == sorted([result.path.name, "snapshots.json"])
 
 
 def test_a_download_that_is_not_an_export_leaves_nothing(tmp_path, map_path):  # noqa: F811
