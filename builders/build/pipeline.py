@@ -18,7 +18,7 @@ from builders.build.agreement import report as agreement_report_of
 from builders.build.anchoring import without_accepted_predictions
 from builders.build.card import baseline_figures, card_data, figures, hub_figures, render_card
 from builders.build.card_sections import section_figures
-from builders.build.helper import PARALLEL_MIN_ARTICLES, Helper, answers_of, hashes_of
+from builders.build.helper import PARALLEL_MIN_ARTICLES, Helper, answers_of, hashes_of, warm_from_file
 from builders.build.output import output_target, staged_output
 from builders.build.read import read_labels
 from builders.build.snapshots import label_files
@@ -27,7 +27,7 @@ from builders.build.tables import annotation_tables, article_tables, in_config_o
 from builders.build.write import output_hashes, tool_versions, write_json, write_tables
 from builders.corpus.folds import append_folds, check_folds, choose_folds, read_fold_file
 from builders.corpus.neardup import CACHE_FILE as NEARDUP_CACHE
-from builders.corpus.neardup import corpus_pairs, refuse_cross_split_near_duplicates, warm_cache
+from builders.corpus.neardup import corpus_pairs, refuse_cross_split_near_duplicates
 from builders.corpus.records import load_corpus, sha256_file
 from builders.corpus.splits import (
     SPLIT_RECORD_FIELD,
@@ -100,10 +100,8 @@ def _build(
     with Helper(helper and len(corpus) >= PARALLEL_MIN_ARTICLES) as beside:
         input_hashes = beside.run(hashes_of, inputs)
         warmed = None  # near-duplicate signatures the cache lacks, computed by the helper beside the reading
-        if beside.pool is not None:
-            digests, texts = corpus["text_sha256"].tolist(), corpus["text"].tolist()
-            warmed = beside.run(warm_cache, project.root / NEARDUP_CACHE, digests, texts)
-            del digests, texts  # the helper's call holds them until it is done
+        if beside.pool is not None:  # the helper reads the texts from the corpus file itself
+            warmed = beside.run(warm_from_file, project.root / NEARDUP_CACHE, project.corpus_file)
         labels = read_labels(project, corpus, skip_invalid=skip_invalid)
         note(
             f"read {labels.counts['annotations_read']} annotations, {labels.counts['predictions_read']} predictions "
