@@ -24,7 +24,7 @@ from builders.build.read import read_labels
 from builders.build.snapshots import label_files
 from builders.build.spans import SpanGroups
 from builders.build.tables import annotation_tables, article_tables, in_config_order
-from builders.build.write import output_hashes, tool_versions, write_json, write_tables
+from builders.build.write import Writer, output_hashes, tool_versions, write_json
 from builders.corpus.folds import append_folds, check_folds, choose_folds, read_fold_file
 from builders.corpus.neardup import CACHE_FILE as NEARDUP_CACHE
 from builders.corpus.neardup import corpus_pairs, refuse_cross_split_near_duplicates
@@ -151,50 +151,50 @@ def _build(
     counts = labels.counts + aggregated.counts
     reports = {**labels.report, **aggregated.report}
     folds = {**existing_folds, **new_folds}
-    # The labels are let go as soon as they are encoded: the rest is built in the memory they held.
-    tables = {"annotations": annotation_tables(labels, assignments, folds)}
-    del labels
-    tables = in_config_order(tables | article_tables(corpus, aggregated, assignments, folds, counts))
-    counts["articles"] = len(corpus)
-    counts["new_split_assignments"] = len(new_assignments)
-    if splits_moved:
-        counts["articles_moved_by_resplit"] = len(splits_moved)
-    counts["new_fold_assignments"] = len(new_folds)
-    build_report = {"counts": dict(sorted(counts.items())), **reports}
-    facts = collection_facts(corpus)  # for Croissant's data-collection fields
-    del corpus, aggregated  # the Arrow tables hold everything written from here on
+    with staged_output(out, project) as stage:  # each config is written as soon as it is encoded
+        writer = Writer(stage)
+        # The labels are let go as soon as they are encoded: the rest is built in the memory they held.
+        tables = {"annotations": writer("annotations", annotation_tables(labels, assignments, folds))}
+        del labels
+        tables = in_config_order(tables | article_tables(corpus, aggregated, assignments, folds, counts, writer))
+        counts["articles"] = len(corpus)
+        counts["new_split_assignments"] = len(new_assignments)
+        if splits_moved:
+            counts["articles_moved_by_resplit"] = len(splits_moved)
+        counts["new_fold_assignments"] = len(new_folds)
+        build_report = {"counts": dict(sorted(counts.items())), **reports}
+        facts = collection_facts(corpus)  # for Croissant's data-collection fields
+        del corpus, aggregated  # the written tables' slim copies hold what the card reads
 
-    note("writing the dataset")
-    config_sha = labeling_config_sha256()
-    template = project.datacard_file
-    if not template.exists():
-        fail("the card template is missing", file=project.rel(template), fix="restore it from git")
-    readme = render_card(
-        template.read_text(encoding="utf-8"),
-        project.rel(template),
-        card_data(project.pretty_name, tables),
-        {
-            **figures(tables, counts, guideline_version, config_sha, agreement_report),
-            **hub_figures(project.repo_id, version, version == UNRELEASED),
-            **section_figures(project, tables, facts, config_sha, version, date),
-            **baseline_figures(project, tables, guideline_version),
-        },
-    )
+        note("writing the dataset")
+        config_sha = labeling_config_sha256()
+        template = project.datacard_file
+        if not template.exists():
+            fail("the card template is missing", file=project.rel(template), fix="restore it from git")
+        readme = render_card(
+            template.read_text(encoding="utf-8"),
+            project.rel(template),
+            card_data(project.pretty_name, tables, writer.num_bytes),
+            {
+                **figures(tables, counts, guideline_version, config_sha, agreement_report),
+                **hub_figures(project.repo_id, version, version == UNRELEASED),
+                **section_figures(project, tables, facts, config_sha, version, date),
+                **baseline_figures(project, tables, guideline_version),
+            },
+        )
 
-    # Everything is validated: record new articles' splits (deterministic, so a later
-    # failure while writing leaves a correct file), then write the output.
-    if new_assignments:
-        append_assignments(project.split_file, new_assignments)
-    if refold:  # the re-split took articles out of the folds: the file is written anew
-        project.fold_file.unlink()
-        append_folds(project.fold_file, {**refold, **new_folds})
-    elif new_folds:
-        append_folds(project.fold_file, new_folds)
-    for recorded in (project.split_file, project.fold_file):
-        if recorded.is_file():
-            hashes[recorded] = sha256_file(recorded)
-    with staged_output(out, project) as stage:
-        rows = write_tables(stage, tables)
+        # Everything is validated: record new articles' splits (deterministic, so a later
+        # failure while writing leaves a correct file), then write the output.
+        if new_assignments:
+            append_assignments(project.split_file, new_assignments)
+        if refold:  # the re-split took articles out of the folds: the file is written anew
+            project.fold_file.unlink()
+            append_folds(project.fold_file, {**refold, **new_folds})
+        elif new_folds:
+            append_folds(project.fold_file, new_folds)
+        for recorded in (project.split_file, project.fold_file):
+            if recorded.is_file():
+                hashes[recorded] = sha256_file(recorded)
         (stage / "README.md").write_text(readme, encoding="utf-8")
         write_json(stage / "agreement.json", agreement_report)
         write_metadata(stage, project, tables, version, date, facts)
@@ -208,14 +208,14 @@ def _build(
                 "guideline_version": guideline_version,
                 "labeling_config_sha256": config_sha,
                 "inputs": {project.rel(p): hashes[p] for p in sorted(hashes, key=project.rel)},
-                "outputs": output_hashes(stage, rows),
+                "outputs": output_hashes(stage, writer.rows),
                 "counts": dict(sorted(counts.items())),
                 SPLIT_RECORD_FIELD: dict(sorted({**existing, **new_assignments}.items())),
                 "tools": tool_versions(),
             },
         )
     note("done")
-    return BuildResult(out=out, rows=rows, counts=counts, new_split_assignments=new_assignments)
+    return BuildResult(out=out, rows=writer.rows, counts=counts, new_split_assignments=new_assignments)
 
 
 def _input_files(project: Project) -> list[Path]:

@@ -128,17 +128,22 @@ def article_tables(
     assignments: dict[str, str],
     folds: dict[str, int] | None = None,
     counts: Counter | None = None,
+    written: Callable[[str, dict[str, pa.Table]], dict[str, pa.Table]] | None = None,
 ) -> dict[str, dict[str, pa.Table]]:
     """The claims, articles and claim_tokens configs' tables, one config at a time: each one's
     frames and token columns are let go before the next (at 10,000 articles they are as large
-    as the tables)."""
+    as the tables). `written(config, splits)`, when given, writes a config's tables as soon as
+    they are made and returns what is kept of them (builders/build/write.py: `Writer`)."""
+    keep = written or (lambda _config, splits: splits)
     claims, articles = claims_frame(aggregated), articles_frame(corpus, aggregated)
     rows, token_columns = claim_tokens_frame(articles, claims, Counter() if counts is None else counts)
-    tables = {"claim_tokens": per_split("claim_tokens", rows, assignments, folds, token_columns.select)}
+    tables = {
+        "claim_tokens": keep("claim_tokens", per_split("claim_tokens", rows, assignments, folds, token_columns.select))
+    }
     del rows, token_columns
-    tables["claims"] = per_split("claims", claims, assignments, folds)
+    tables["claims"] = keep("claims", per_split("claims", claims, assignments, folds))
     del claims
-    tables["articles"] = per_split("articles", articles, assignments, folds)
+    tables["articles"] = keep("articles", per_split("articles", articles, assignments, folds))
     return tables
 
 

@@ -41,6 +41,41 @@ def write_tables(out: Path, tables: dict[str, dict[str, pa.Table]]) -> dict[str,
     return {rel: table.num_rows for rel, table in jobs.items()}
 
 
+class Writer:
+    """`writer(config, splits)`: writes a config's Parquet files as soon as its tables are encoded
+    and returns what the card and metadata still read of them (`slim`), so the build never holds
+    every config's full tables at once. Keeps each file's rows and each table's `nbytes` (the
+    card's `num_bytes`)."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.rows: dict[str, int] = {}
+        self.num_bytes: dict[str, dict[str, int]] = {}
+
+    def __call__(self, config: str, splits: dict[str, pa.Table]) -> dict[str, pa.Table]:
+        self.rows.update(write_tables(self.out, {config: splits}))
+        self.num_bytes[config] = {split: table.nbytes for split, table in splits.items()}
+        return {split: slim(config, table) for split, table in splits.items()}
+
+
+SLIM_DROPPED = {"claim_tokens": ("tokens", "token_start", "token_end", "tags")}  # the card counts its rows only
+SLIM_SPAN_FIELDS = ("result_origin",)  # what the card reads of the annotations' spans
+
+
+def slim(config: str, table: pa.Table) -> pa.Table:
+    """A written table without the columns nothing reads after writing: claim_tokens' token
+    lists, and of the annotations' nested spans all but `SLIM_SPAN_FIELDS` (the other configs'
+    tables are the baseline's staleness check's input, and are kept whole)."""
+    table = table.drop_columns(list(SLIM_DROPPED.get(config, ())))
+    if config != "annotations":
+        return table
+    spans = table.column("spans").combine_chunks()
+    kept = [spans.values.field(name) for name in SLIM_SPAN_FIELDS]
+    values = pa.StructArray.from_arrays(kept, fields=[spans.type.value_type.field(n) for n in SLIM_SPAN_FIELDS])
+    column = pa.ListArray.from_arrays(spans.offsets, values, mask=spans.is_null() if spans.null_count else None)
+    return table.set_column(table.schema.get_field_index("spans"), "spans", column)
+
+
 def write_json(path: Path, value: object) -> None:
     path.write_text(json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
 
