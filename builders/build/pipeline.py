@@ -151,10 +151,10 @@ def _build(
     counts = labels.counts + aggregated.counts
     reports = {**labels.report, **aggregated.report}
     folds = {**existing_folds, **new_folds}
-    with staged_output(out, project) as stage:  # each config is written as soon as it is encoded
-        writer = Writer(stage)
+    # Each split of each config is written as soon as it is encoded, beside the encoding of the next.
+    with staged_output(out, project) as stage, Writer(stage) as writer:
         # The labels are let go as soon as they are encoded: the rest is built in the memory they held.
-        tables = {"annotations": writer("annotations", annotation_tables(labels, assignments, folds))}
+        tables = {"annotations": annotation_tables(labels, assignments, folds, writer)}
         del labels
         tables = in_config_order(tables | article_tables(corpus, aggregated, assignments, folds, counts, writer))
         counts["articles"] = len(corpus)
@@ -195,6 +195,7 @@ def _build(
         for recorded in (project.split_file, project.fold_file):
             if recorded.is_file():
                 hashes[recorded] = sha256_file(recorded)
+        rows = writer.finish()  # the Parquet files are complete before anything hashes them
         (stage / "README.md").write_text(readme, encoding="utf-8")
         write_json(stage / "agreement.json", agreement_report)
         write_metadata(stage, project, tables, version, date, facts)
@@ -208,14 +209,14 @@ def _build(
                 "guideline_version": guideline_version,
                 "labeling_config_sha256": config_sha,
                 "inputs": {project.rel(p): hashes[p] for p in sorted(hashes, key=project.rel)},
-                "outputs": output_hashes(stage, writer.rows),
+                "outputs": output_hashes(stage, rows),
                 "counts": dict(sorted(counts.items())),
                 SPLIT_RECORD_FIELD: dict(sorted({**existing, **new_assignments}.items())),
                 "tools": tool_versions(),
             },
         )
     note("done")
-    return BuildResult(out=out, rows=writer.rows, counts=counts, new_split_assignments=new_assignments)
+    return BuildResult(out=out, rows=rows, counts=counts, new_split_assignments=new_assignments)
 
 
 def _input_files(project: Project) -> list[Path]:

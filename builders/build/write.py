@@ -42,20 +42,40 @@ def write_tables(out: Path, tables: dict[str, dict[str, pa.Table]]) -> dict[str,
 
 
 class Writer:
-    """`writer(config, splits)`: writes a config's Parquet files as soon as its tables are encoded
-    and returns what the card and metadata still read of them (`slim`), so the build never holds
-    every config's full tables at once. Keeps each file's rows and each table's `nbytes` (the
-    card's `num_bytes`)."""
+    """`writer(config, splits)`: starts writing a config's Parquet files (a split or several) as
+    soon as their tables are encoded, two at a time beside the encoding (pyarrow writes without
+    the GIL), and returns what the card and metadata still read of them (`slim`): the build never
+    holds every config's full tables at once. Keeps each file's rows and each table's `nbytes`
+    (the card's `num_bytes`). `finish()` waits for the files; leaving the block waits too."""
 
     def __init__(self, out: Path) -> None:
         self.out = out
         self.rows: dict[str, int] = {}
         self.num_bytes: dict[str, dict[str, int]] = {}
+        self.pool = ThreadPoolExecutor(max_workers=2)
+        self.pending: list = []
+
+    def __enter__(self) -> Writer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
     def __call__(self, config: str, splits: dict[str, pa.Table]) -> dict[str, pa.Table]:
-        self.rows.update(write_tables(self.out, {config: splits}))
-        self.num_bytes[config] = {split: table.nbytes for split, table in splits.items()}
+        for split, table in splits.items():
+            self.num_bytes.setdefault(config, {})[split] = table.nbytes
+            if table.num_rows:  # see card.present_splits
+                rel = parquet_path(config, split)
+                self.pending.append(self.pool.submit(write_parquet, table, self.out / rel))
+                self.rows[rel] = table.num_rows
         return {split: slim(config, table) for split, table in splits.items()}
+
+    def finish(self) -> dict[str, int]:
+        """{path: rows} of every file, once all are written (raises what a writer raised)."""
+        for done in self.pending:
+            done.result()
+        self.pending = []
+        return self.rows
 
 
 SLIM_DROPPED = {"claim_tokens": ("tokens", "token_start", "token_end", "tags")}  # the card counts its rows only
