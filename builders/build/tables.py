@@ -7,6 +7,7 @@ turning columns into Arrow arrays of the Features' explicit schema, never an inf
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable
 
@@ -137,13 +138,25 @@ def article_tables(
     frames and token columns are let go before the next (at 10,000 articles they are as large
     as the tables). `written`: see per_split."""
     claims, articles = claims_frame(aggregated), articles_frame(corpus, aggregated)
-    rows, token_columns = claim_tokens_frame(articles, claims, Counter() if counts is None else counts)
-    tables = {"claim_tokens": per_split("claim_tokens", rows, assignments, folds, token_columns.select, written)}
-    del rows, token_columns
+    counts = Counter() if counts is None else counts
+    labelled = articles[articles["labeled"]].sort_values("article_id")  # claim_tokens' rows, in order
+
+    rows = labelled[["article_id"]].reset_index(drop=True)
+    tokens_of = functools.partial(split_tokens, labelled, claims, counts)  # a split's articles at a time
+    tables = {"claim_tokens": per_split("claim_tokens", rows, assignments, folds, tokens_of, written)}
+    del tokens_of
+    del rows, labelled
     tables["claims"] = per_split("claims", claims, assignments, folds, written=written)
     del claims
     tables["articles"] = per_split("articles", articles, assignments, folds, written=written)
     return tables
+
+
+def split_tokens(labelled: pd.DataFrame, claims: pd.DataFrame, counts: Counter, chosen: np.ndarray):
+    """The claim_tokens list columns of the chosen rows of `labelled` (the labelled articles, in
+    id order), tokenized and tagged alone; compact, as a selection of every article's columns is."""
+    _rows, columns = claim_tokens_frame(labelled[chosen], claims, counts)
+    return columns.select(np.ones(int(chosen.sum()), dtype=bool))
 
 
 def annotation_tables(
