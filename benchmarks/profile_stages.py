@@ -1,11 +1,21 @@
 """A profile of one `khc build` (cProfile, CPU time, in one process: `--single-process`), summed
-by the build stage each function belongs to, and its most expensive functions."""
+by the build stage each function belongs to, and its most expensive functions; and, run as a
+script, the memory of one build stage by stage (all its processes), killed above a limit:
+
+    python benchmarks/profile_stages.py COPY_OF_PROJECT --out /tmp/out --limit-mib 6144
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
 import pstats
+import re
+import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 PROFILE = r"""
@@ -97,3 +107,67 @@ def function_rows(stats: pstats.Stats, limit: int = 15) -> list[str]:
         where = f"builders/{where}" if "/builders/" in path else where
         rows.append(f"| `{name}` ({Path(where).name}:{line}) | {calls:,} | {own:.2f} | {cumulative:.2f} |")
     return rows
+
+
+STAGE_LINE = re.compile(r"^khc: (?P<stage>.*) \[(?P<at>[\d.]+) s, peak (?P<peak>\d+) MiB\]$")
+
+
+def memory_profile(command: list[str], limit_mib: float, every: float = 0.2) -> tuple[list[list], float, int | None]:
+    """Run `command` (a `khc build`), sampling the summed resident memory of it and its child
+    processes every `every` seconds; kill it when that passes `limit_mib`. Returns one row per
+    stage line ([stage, seconds since start, tree MiB at the line, highest tree MiB until the
+    next line]), the highest tree MiB, and the exit code (None when it was killed)."""
+    from bench_build import tree_rss_mib  # bench_build imports this module
+
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    rows: list[list] = []
+    highest, killed = [0.0], [False]
+    started = time.monotonic()
+
+    def sample() -> None:
+        while process.poll() is None:
+            now = tree_rss_mib(process.pid)
+            highest[0] = max(highest[0], now)
+            if rows:
+                rows[-1][3] = max(rows[-1][3], now)
+            if now > limit_mib and not killed[0]:
+                killed[0] = True
+                os.killpg(process.pid, signal.SIGKILL)
+            time.sleep(every)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    for line in process.stderr:
+        found = STAGE_LINE.match(line.strip())
+        if found:
+            now = tree_rss_mib(process.pid)
+            rows.append([found["stage"], time.monotonic() - started, now, now])
+        sys.stderr.write(line)
+    code = process.wait()
+    sampler.join()
+    if killed[0]:
+        rows.append([f"killed above {limit_mib:,.0f} MiB", time.monotonic() - started, highest[0], highest[0]])
+    return rows, highest[0], None if killed[0] else code
+
+
+def memory_rows(rows: list[list]) -> list[str]:
+    table = ["| stage (khc's own line) | at s | tree MiB at the line | highest tree MiB until the next |"]
+    table.append("|---|---:|---:|---:|")
+    table += [f"| {stage} | {at:.1f} | {now:,.0f} | {high:,.0f} |" for stage, at, now, high in rows]
+    return table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Memory of one `khc build`, stage by stage (all its processes).")
+    parser.add_argument("root", type=Path, help="a project the build may write into (a copy: it writes splits.csv)")
+    parser.add_argument("--out", type=Path, required=True, help="the output folder (outside the project)")
+    parser.add_argument("--limit-mib", type=float, default=6144, help="kill the build above this (all processes)")
+    args = parser.parse_args()
+    command = [sys.executable, "-m", "builders.cli", "--root", str(args.root), "build", "--out", str(args.out)]
+    rows, highest, code = memory_profile(command, args.limit_mib)
+    print("\n".join(memory_rows(rows)))
+    print(f"\nhighest summed RSS {highest:,.0f} MiB; exit {'killed' if code is None else code}")
+
+
+if __name__ == "__main__":
+    main()

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 
-from builders.build.card import md_table
 from builders.errors import Problem
 from builders.labelstudio.labelconfig import labeling_config
+from builders.markdown import md_table
 from builders.project import Project
 from builders.schema import FAMILIES, Family
 

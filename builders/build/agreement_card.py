@@ -7,11 +7,10 @@ shown, with the model against the people (a model is never a rater among people)
 from __future__ import annotations
 
 from builders.build.span_agreement import pooled
+from builders.markdown import md_table
 
 
 def agreement_markdown(report: dict) -> str:
-    from builders.build.card import md_table  # card.py imports this module
-
     independent = report.get("independent_krippendorff_alpha", {})
     rows = [
         [
@@ -45,8 +44,6 @@ def agreement_markdown(report: dict) -> str:
 
 
 def _by_prediction(groups: dict[str, dict], rule: str) -> str:
-    from builders.build.card import md_table
-
     names = list(groups)
     rows = [
         ["human annotations (articles)", *(f"{g['human_annotations']} ({g['articles']})" for g in groups.values())],

@@ -24,7 +24,7 @@ from builders.corpus.neardup import JACCARD_THRESHOLD
 from builders.errors import fail
 from builders.features import FEATURES, label_names
 from builders.layout import CONFIGS, DEFAULT_CONFIG, SPLITS, parquet_path, present_splits
-from builders.schema import FAMILIES, SPAN_FAMILIES
+from builders.markdown import label_schema_markdown, md_table
 
 PLACEHOLDER = re.compile(r"\{\{\s*([a-z0-9_]+)\s*\}\}")
 
@@ -36,7 +36,10 @@ def size_category(n: int) -> str:
     return "1M<n<10M"
 
 
-def card_data(pretty_name: str, tables: dict[str, dict[str, pa.Table]]) -> DatasetCardData:
+def card_data(
+    pretty_name: str, tables: dict[str, dict[str, pa.Table]], num_bytes: dict[str, dict[str, int]] | None = None
+) -> DatasetCardData:
+    """`num_bytes`: the full tables' `nbytes` when `tables` are the written ones' slim copies."""
     present = {c: present_splits(tables, c) for c in CONFIGS}
     configs = [
         {
@@ -52,7 +55,11 @@ def card_data(pretty_name: str, tables: dict[str, dict[str, pa.Table]]) -> Datas
             "config_name": config,
             "features": FEATURES[config]._to_yaml_list(),
             "splits": [
-                {"name": s, "num_bytes": tables[config][s].nbytes, "num_examples": tables[config][s].num_rows}
+                {
+                    "name": s,
+                    "num_bytes": num_bytes[config][s] if num_bytes else tables[config][s].nbytes,
+                    "num_examples": tables[config][s].num_rows,
+                }
                 for s in present[config]
             ],
         }
@@ -73,12 +80,6 @@ def card_data(pretty_name: str, tables: dict[str, dict[str, pa.Table]]) -> Datas
         configs=configs,
         dataset_info=dataset_info,
     )
-
-
-def md_table(header: list[str], rows: list[list]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def _distribution(tables: dict[str, pa.Table], config: str, column: str) -> str:
@@ -274,18 +275,6 @@ def _absent_note(rows: dict[str, dict[str, int]]) -> str:
         + ", ".join(empty)
         + " (`datasets` cannot load an empty split)."
     )
-
-
-def label_schema_markdown() -> str:
-    parts = []
-    for family in FAMILIES:
-        unit = "claim span" if family in SPAN_FAMILIES else "article"
-        kind = "multi-label" if family.kind == "multi_choice" else "one value"
-        rows = [[f"`{v.name}`", v.meaning] for v in family.values]
-        parts.append(
-            f"**`{family.name}`** ({unit}, {kind}): {family.question}\n\n" + md_table(["value", "meaning"], rows)
-        )
-    return "\n\n".join(parts)
 
 
 def render_card(template: str, template_name: str, data: DatasetCardData, values: dict[str, str]) -> str:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import pyarrow as pa
 
-from builders.build.card import md_table
+from builders.markdown import md_table
 from builders.release.metadata import CREATOR, LICENSE_TEXT, citation_title
 from builders.release.rai import platform_version, rai_fields
 

@@ -37,6 +37,7 @@ from builders.progress import note
 
 PARALLEL_MIN_ARTICLES = 200  # below this, agreement takes less than starting a process
 ORPHAN_CHECK_SECONDS = 0.2
+WARM_BATCH = 10_000  # articles whose near-duplicate signatures the helper computes at a time
 T = TypeVar("T")
 
 
@@ -125,6 +126,27 @@ def answers_of(units: pd.DataFrame, spans: pd.DataFrame, groups):
     found.versus = model_versus_human(units, spans, groups)
     found.by_prediction = by_prediction_shown(units, spans, groups, found)  # with and without a prediction shown
     return found
+
+
+def warm_from_file(cache: Path, corpus_file: Path, batch: int = WARM_BATCH) -> int:
+    """`neardup.warm_cache` over the corpus file, read here in batches of articles: the texts
+    are neither sent to the helper (a pickle of every text) nor held all at once in it. The
+    build has checked the file already; returns how many signatures were added."""
+    import json
+
+    from builders.corpus.neardup import warm_cache
+
+    added, digests, texts = 0, [], []
+    with corpus_file.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                record = json.loads(line)
+                digests.append(record["text_sha256"])
+                texts.append(record["text"])
+            if len(texts) >= batch:
+                added += warm_cache(cache, digests, texts)
+                digests, texts = [], []
+    return added + (warm_cache(cache, digests, texts) if texts else 0)
 
 
 def hashes_of(paths: list[Path]) -> dict[Path, str]:

@@ -18,16 +18,16 @@ from builders.build.agreement import report as agreement_report_of
 from builders.build.anchoring import without_accepted_predictions
 from builders.build.card import baseline_figures, card_data, figures, hub_figures, render_card
 from builders.build.card_sections import section_figures
-from builders.build.helper import PARALLEL_MIN_ARTICLES, Helper, answers_of, hashes_of
+from builders.build.helper import PARALLEL_MIN_ARTICLES, Helper, answers_of, hashes_of, warm_from_file
 from builders.build.output import output_target, staged_output
 from builders.build.read import read_labels
 from builders.build.snapshots import label_files
 from builders.build.spans import SpanGroups
 from builders.build.tables import annotation_tables, article_tables, in_config_order
-from builders.build.write import output_hashes, tool_versions, write_json, write_tables
+from builders.build.write import Writer, output_hashes, tool_versions, write_json
 from builders.corpus.folds import append_folds, check_folds, choose_folds, read_fold_file
 from builders.corpus.neardup import CACHE_FILE as NEARDUP_CACHE
-from builders.corpus.neardup import corpus_pairs, refuse_cross_split_near_duplicates, warm_cache
+from builders.corpus.neardup import corpus_pairs, refuse_cross_split_near_duplicates
 from builders.corpus.records import load_corpus, sha256_file
 from builders.corpus.splits import (
     SPLIT_RECORD_FIELD,
@@ -100,10 +100,8 @@ def _build(
     with Helper(helper and len(corpus) >= PARALLEL_MIN_ARTICLES) as beside:
         input_hashes = beside.run(hashes_of, inputs)
         warmed = None  # near-duplicate signatures the cache lacks, computed by the helper beside the reading
-        if beside.pool is not None:
-            digests, texts = corpus["text_sha256"].tolist(), corpus["text"].tolist()
-            warmed = beside.run(warm_cache, project.root / NEARDUP_CACHE, digests, texts)
-            del digests, texts  # the helper's call holds them until it is done
+        if beside.pool is not None:  # the helper reads the texts from the corpus file itself
+            warmed = beside.run(warm_from_file, project.root / NEARDUP_CACHE, project.corpus_file)
         labels = read_labels(project, corpus, skip_invalid=skip_invalid)
         note(
             f"read {labels.counts['annotations_read']} annotations, {labels.counts['predictions_read']} predictions "
@@ -153,50 +151,51 @@ def _build(
     counts = labels.counts + aggregated.counts
     reports = {**labels.report, **aggregated.report}
     folds = {**existing_folds, **new_folds}
-    # The labels are let go as soon as they are encoded: the rest is built in the memory they held.
-    tables = {"annotations": annotation_tables(labels, assignments, folds)}
-    del labels
-    tables = in_config_order(tables | article_tables(corpus, aggregated, assignments, folds, counts))
-    counts["articles"] = len(corpus)
-    counts["new_split_assignments"] = len(new_assignments)
-    if splits_moved:
-        counts["articles_moved_by_resplit"] = len(splits_moved)
-    counts["new_fold_assignments"] = len(new_folds)
-    build_report = {"counts": dict(sorted(counts.items())), **reports}
-    facts = collection_facts(corpus)  # for Croissant's data-collection fields
-    del corpus, aggregated  # the Arrow tables hold everything written from here on
+    # Each split of each config is written as soon as it is encoded, beside the encoding of the next.
+    with staged_output(out, project) as stage, Writer(stage) as writer:
+        # The labels are let go as soon as they are encoded: the rest is built in the memory they held.
+        tables = {"annotations": annotation_tables(labels, assignments, folds, writer)}
+        del labels
+        tables = in_config_order(tables | article_tables(corpus, aggregated, assignments, folds, counts, writer))
+        counts["articles"] = len(corpus)
+        counts["new_split_assignments"] = len(new_assignments)
+        if splits_moved:
+            counts["articles_moved_by_resplit"] = len(splits_moved)
+        counts["new_fold_assignments"] = len(new_folds)
+        build_report = {"counts": dict(sorted(counts.items())), **reports}
+        facts = collection_facts(corpus)  # for Croissant's data-collection fields
+        del corpus, aggregated  # the written tables' slim copies hold what the card reads
 
-    note("writing the dataset")
-    config_sha = labeling_config_sha256()
-    template = project.datacard_file
-    if not template.exists():
-        fail("the card template is missing", file=project.rel(template), fix="restore it from git")
-    readme = render_card(
-        template.read_text(encoding="utf-8"),
-        project.rel(template),
-        card_data(project.pretty_name, tables),
-        {
-            **figures(tables, counts, guideline_version, config_sha, agreement_report),
-            **hub_figures(project.repo_id, version, version == UNRELEASED),
-            **section_figures(project, tables, facts, config_sha, version, date),
-            **baseline_figures(project, tables, guideline_version),
-        },
-    )
+        note("writing the dataset")
+        config_sha = labeling_config_sha256()
+        template = project.datacard_file
+        if not template.exists():
+            fail("the card template is missing", file=project.rel(template), fix="restore it from git")
+        readme = render_card(
+            template.read_text(encoding="utf-8"),
+            project.rel(template),
+            card_data(project.pretty_name, tables, writer.num_bytes),
+            {
+                **figures(tables, counts, guideline_version, config_sha, agreement_report),
+                **hub_figures(project.repo_id, version, version == UNRELEASED),
+                **section_figures(project, tables, facts, config_sha, version, date),
+                **baseline_figures(project, tables, guideline_version),
+            },
+        )
 
-    # Everything is validated: record new articles' splits (deterministic, so a later
-    # failure while writing leaves a correct file), then write the output.
-    if new_assignments:
-        append_assignments(project.split_file, new_assignments)
-    if refold:  # the re-split took articles out of the folds: the file is written anew
-        project.fold_file.unlink()
-        append_folds(project.fold_file, {**refold, **new_folds})
-    elif new_folds:
-        append_folds(project.fold_file, new_folds)
-    for recorded in (project.split_file, project.fold_file):
-        if recorded.is_file():
-            hashes[recorded] = sha256_file(recorded)
-    with staged_output(out, project) as stage:
-        rows = write_tables(stage, tables)
+        # Everything is validated: record new articles' splits (deterministic, so a later
+        # failure while writing leaves a correct file), then write the output.
+        if new_assignments:
+            append_assignments(project.split_file, new_assignments)
+        if refold:  # the re-split took articles out of the folds: the file is written anew
+            project.fold_file.unlink()
+            append_folds(project.fold_file, {**refold, **new_folds})
+        elif new_folds:
+            append_folds(project.fold_file, new_folds)
+        for recorded in (project.split_file, project.fold_file):
+            if recorded.is_file():
+                hashes[recorded] = sha256_file(recorded)
+        rows = writer.finish()  # the Parquet files are complete before anything hashes them
         (stage / "README.md").write_text(readme, encoding="utf-8")
         write_json(stage / "agreement.json", agreement_report)
         write_metadata(stage, project, tables, version, date, facts)

@@ -7,6 +7,7 @@ turning columns into Arrow arrays of the Features' explicit schema, never an inf
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Callable
 
@@ -47,9 +48,11 @@ def annotations_frame(labels: Labels) -> pd.DataFrame:
     return labels.units.sort_values(["article_id", "annotation_uid"], ignore_index=True)
 
 
-def spans_column(units: pd.DataFrame, spans: pd.DataFrame) -> pa.ListArray:
+def spans_column(units: pd.DataFrame, spans: pd.DataFrame, masked: frozenset[str] = frozenset()) -> pa.ListArray:
     """The annotations config's nested `spans` column, one list per row of `units`, built from
-    typed columns (a million spans as Python dicts would cost more time and memory than the rest)."""
+    typed columns (a million spans as Python dicts would cost more time and memory than the rest).
+    A label field has a validity bitmap where a value is missing, and always when it is in
+    `masked` (a split's column then has the bitmap the whole column's filtered copy had)."""
     struct_type = arrow_schema("annotations").field("spans").type.value_type
     unit = pd.Index(units["annotation_uid"]).get_indexer(spans["annotation_uid"])
     # Only the sort keys are sorted; each field is then taken in that order, one at a time.
@@ -66,7 +69,8 @@ def spans_column(units: pd.DataFrame, spans: pd.DataFrame) -> pa.ListArray:
         if isinstance(SPAN[field.name], ClassLabel):  # codes, NO_LABEL (-1) as null
             codes = column.to_numpy(dtype="int64")[order]
             missing = codes < 0
-            arrays.append(pa.array(codes, mask=missing if missing.any() else None, type=field.type))
+            bitmap = missing.any() or field.name in masked
+            arrays.append(pa.array(codes, mask=missing if bitmap else None, type=field.type))
         else:
             arrays.append(arrow_values(column.iloc[order], field.type))
     values = pa.StructArray.from_arrays(arrays, fields=list(struct_type))
@@ -128,27 +132,53 @@ def article_tables(
     assignments: dict[str, str],
     folds: dict[str, int] | None = None,
     counts: Counter | None = None,
+    written: Callable[[str, dict[str, pa.Table]], dict[str, pa.Table]] | None = None,
 ) -> dict[str, dict[str, pa.Table]]:
     """The claims, articles and claim_tokens configs' tables, one config at a time: each one's
     frames and token columns are let go before the next (at 10,000 articles they are as large
-    as the tables)."""
+    as the tables). `written`: see per_split."""
     claims, articles = claims_frame(aggregated), articles_frame(corpus, aggregated)
-    rows, token_columns = claim_tokens_frame(articles, claims, Counter() if counts is None else counts)
-    tables = {"claim_tokens": per_split("claim_tokens", rows, assignments, folds, token_columns.select)}
-    del rows, token_columns
-    tables["claims"] = per_split("claims", claims, assignments, folds)
+    counts = Counter() if counts is None else counts
+    labelled = articles[articles["labeled"]].sort_values("article_id")  # claim_tokens' rows, in order
+
+    rows = labelled[["article_id"]].reset_index(drop=True)
+    tokens_of = functools.partial(split_tokens, labelled, claims, counts)  # a split's articles at a time
+    tables = {"claim_tokens": per_split("claim_tokens", rows, assignments, folds, tokens_of, written)}
+    del tokens_of
+    del rows, labelled
+    tables["claims"] = per_split("claims", claims, assignments, folds, written=written)
     del claims
-    tables["articles"] = per_split("articles", articles, assignments, folds)
+    tables["articles"] = per_split("articles", articles, assignments, folds, written=written)
     return tables
 
 
+def split_tokens(labelled: pd.DataFrame, claims: pd.DataFrame, counts: Counter, chosen: np.ndarray):
+    """The claim_tokens list columns of the chosen rows of `labelled` (the labelled articles, in
+    id order), tokenized and tagged alone; compact, as a selection of every article's columns is."""
+    _rows, columns = claim_tokens_frame(labelled[chosen], claims, counts)
+    return columns.select(np.ones(int(chosen.sum()), dtype=bool))
+
+
 def annotation_tables(
-    labels: Labels, assignments: dict[str, str], folds: dict[str, int] | None = None
+    labels: Labels,
+    assignments: dict[str, str],
+    folds: dict[str, int] | None = None,
+    written: Callable[[str, dict[str, pa.Table]], dict[str, pa.Table]] | None = None,
 ) -> dict[str, pa.Table]:
-    """The annotations config's tables (the nested spans column is built once, then filtered)."""
+    """The annotations config's tables, a split at a time: the nested spans column of each split
+    is built from that split's spans alone."""
     units = annotations_frame(labels)
-    spans = spans_column(units, labels.spans)
-    return per_split("annotations", units, assignments, folds, lambda chosen: {"spans": spans.filter(chosen)})
+    uids = labels.spans["annotation_uid"]
+    labelled = [n for n, f in SPAN.items() if isinstance(f, ClassLabel)]
+    masked = frozenset(n for n in labelled if (labels.spans[n].to_numpy(dtype="int64") < 0).any())
+
+    def spans_of(chosen: np.ndarray) -> dict[str, pa.Array]:
+        mine = units[chosen]
+        column = spans_column(mine, labels.spans[uids.isin(mine["annotation_uid"]).to_numpy()], masked)
+        # filtered as the whole column was, so its buffers (the card's num_bytes) are as they were
+        return {"spans": column.filter(pa.array(np.ones(len(column), dtype=bool)))}
+
+    return per_split("annotations", units, assignments, folds, spans_of, written)
 
 
 def per_split(
@@ -157,13 +187,18 @@ def per_split(
     assignments: dict[str, str],
     folds: dict[str, int] | None,
     ready: Callable[[np.ndarray], dict[str, pa.Array]] | None = None,
+    written: Callable[[str, dict[str, pa.Table]], dict[str, pa.Table]] | None = None,
 ) -> dict[str, pa.Table]:
     """{split: table} of one config's rows; `ready(chosen)` gives the columns already built as
-    Arrow arrays (nested ones) for the rows a mask over `frame` chooses."""
+    Arrow arrays (nested ones) for the rows a mask over `frame` chooses; `written(config, {split:
+    table})`, when given, takes each split's table as soon as it is made and returns what is kept
+    of it (builders/build/write.py: `Writer`)."""
     frame["fold"] = pd.array(frame["article_id"].map(folds or {}), dtype="Int32")
     split_of = frame["article_id"].map(assignments)
     tables = {}
     for split in SPLITS:
         chosen = (split_of == split).to_numpy()
-        tables[split] = to_arrow(config, frame[chosen], ready(chosen) if ready else None)
+        table = to_arrow(config, frame[chosen], ready(chosen) if ready else None)
+        tables[split] = written(config, {split: table})[split] if written else table
+        del table
     return tables

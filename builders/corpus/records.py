@@ -11,10 +11,12 @@ import hashlib
 import json
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from builders.errors import KhcError, Problem, fail
 from builders.project import Project
@@ -44,6 +46,7 @@ FIELDS = (
 )
 # Only on records ingested with --allow-near-duplicate (older records stay as they are):
 # the twin's id, the exact Jaccard similarity found, and the reason given.
+TEXT_CHUNK = 2_000  # articles whose texts move into Arrow at a time
 OPTIONAL_FIELDS = ("near_duplicate_of", "near_duplicate_similarity", "near_duplicate_reason")
 
 
@@ -60,55 +63,80 @@ def sha256_file(path: Path) -> str:
 
 
 def read_records(project: Project) -> list[dict]:
+    return list(_records(project))
+
+
+def _records(project: Project) -> Iterator[dict]:
     path = project.corpus_file
     if not path.exists():
-        return []
+        return
     shown = project.rel(path)
-    records = []
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             try:
-                records.append(json.loads(line))
+                yield json.loads(line)
             except json.JSONDecodeError as exc:
                 fail(f"not valid JSON: {exc}", file=shown, record=f"line {number}", fix="restore the file from git")
-    return records
 
 
 def load_corpus(project: Project) -> pd.DataFrame:
-    """All articles, checked: ids well-formed and unique, text normalised, hashes right."""
-    records = read_records(project)
+    """All articles, checked: ids well-formed and unique, text normalised, hashes right. Read one
+    record at a time into columns; the texts move into Arrow every TEXT_CHUNK articles, so memory
+    never holds every text twice (as Python strings and as the frame's Arrow column)."""
     shown = project.rel(project.corpus_file)
     problems: list[Problem] = []
     seen: set[str] = set()
-    for number, record in enumerate(records, start=1):
-        where = f"line {number} ({record.get('article_id', 'no article_id')})"
-        missing = [f for f in FIELDS if f not in record]
-        if missing:
-            problems.append(Problem(f"missing fields {missing}", shown, where, "re-ingest the article with khc ingest"))
-            continue
-        article_id, text = record["article_id"], record["text"]
-        if not isinstance(article_id, str) or not ID_PATTERN.match(article_id):
-            problems.append(Problem(f"article_id {article_id!r} is not of the form khc-NNNNNN", shown, where))
-        if article_id in seen:
-            problems.append(Problem(f"article_id {article_id} appears twice", shown, where, "ids are never reused"))
-        seen.add(article_id)
-        if "\r" in text or not unicodedata.is_normalized("NFC", text):
-            problems.append(Problem("text is not NFC with \\n line ends", shown, where, "re-ingest with khc ingest"))
-        if sha256_text(text) != record["text_sha256"]:
-            problems.append(
-                Problem(
-                    "text_sha256 does not match the text: the text was edited by hand",
-                    shown,
-                    where,
-                    "article texts are immutable; restore it from git, or ingest the new text as a new article",
-                )
-            )
+    columns: dict[str, list] = {f: [] for f in FIELDS if f != "text"}
+    texts: list[str] = []
+    chunks: list[pa.Array] = []
+    for number, record in enumerate(_records(project), start=1):
+        problems += _problems(record, shown, f"line {number} ({record.get('article_id', 'no article_id')})", seen)
+        if problems:
+            continue  # only the messages are needed from here on
+        for name, values in columns.items():
+            values.append(record[name])
+        texts.append(record["text"])
+        if len(texts) >= TEXT_CHUNK:
+            chunks.append(pa.array(texts, type=pa.large_string()))
+            texts = []
     if problems:
         raise KhcError(problems)
-    frame = pd.DataFrame.from_records(records, columns=list(FIELDS))
+    if texts or not chunks:
+        chunks.append(pa.array(texts, type=pa.large_string()))
+    del texts
+    frame = pd.DataFrame(columns)
+    text = pd.array(pa.chunked_array(chunks), dtype=pd.StringDtype("pyarrow", na_value=np.nan))
+    frame.insert(FIELDS.index("text"), "text", text)
+    if frame["article_id"].is_monotonic_increasing:  # as write_records keeps it: no sorted copy
+        return frame
     return frame.sort_values("article_id", ignore_index=True)
+
+
+def _problems(record: dict, shown: str, where: str, seen: set[str]) -> list[Problem]:
+    missing = [f for f in FIELDS if f not in record]
+    if missing:
+        return [Problem(f"missing fields {missing}", shown, where, "re-ingest the article with khc ingest")]
+    problems = []
+    article_id, text = record["article_id"], record["text"]
+    if not isinstance(article_id, str) or not ID_PATTERN.match(article_id):
+        problems.append(Problem(f"article_id {article_id!r} is not of the form khc-NNNNNN", shown, where))
+    if article_id in seen:
+        problems.append(Problem(f"article_id {article_id} appears twice", shown, where, "ids are never reused"))
+    seen.add(article_id)
+    if "\r" in text or not unicodedata.is_normalized("NFC", text):
+        problems.append(Problem("text is not NFC with \\n line ends", shown, where, "re-ingest with khc ingest"))
+    if sha256_text(text) != record["text_sha256"]:
+        problems.append(
+            Problem(
+                "text_sha256 does not match the text: the text was edited by hand",
+                shown,
+                where,
+                "article texts are immutable; restore it from git, or ingest the new text as a new article",
+            )
+        )
+    return problems
 
 
 def write_records(project: Project, records: list[dict]) -> None:

@@ -149,3 +149,24 @@ def test_label_distribution_counts_every_value_origin_and_missing_answer(config,
     assert any(v == "(undecided)" for v, _ in expected) and (
         not many or any(v == "(not answered)" for v, _ in expected)
     )
+
+
+def test_the_written_tables_slim_copies_give_the_same_card(built, tmp_path):
+    """The build writes each config as soon as it is encoded and keeps a slim copy for the card
+    (builders/build/write.py: `Writer`): every figure and the card's metadata are the same as from
+    the whole tables, and the files, their rows and `num_bytes` are those of the whole tables."""
+    from builders.build.card import card_data
+    from builders.build.write import Writer, write_tables
+
+    tables, found = built
+    with Writer(tmp_path / "slim") as writer:
+        slim = {config: {s: writer(config, {s: t})[s] for s, t in splits.items()} for config, splits in tables.items()}
+        assert writer.finish() == write_tables(tmp_path / "whole", tables)
+    for rel in writer.rows:
+        assert (tmp_path / "slim" / rel).read_bytes() == (tmp_path / "whole" / rel).read_bytes()
+    assert writer.num_bytes == {c: {s: t.nbytes for s, t in splits.items()} for c, splits in tables.items()}
+    assert sum(t.nbytes for splits in slim.values() for t in splits.values()) < sum(
+        t.nbytes for splits in tables.values() for t in splits.values()
+    )
+    assert figures(slim, Counter(), "1.1.0", "abc", AGREEMENT) == found
+    assert card_data("P", slim, writer.num_bytes).to_dict() == card_data("P", tables).to_dict()

@@ -90,3 +90,24 @@ def resource_tracker_of(pid: int) -> int | None:
         if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"resource_tracker" in cmdline:
             return int(entry.name)
     return None
+
+
+def test_warming_from_the_corpus_file_in_batches_stores_every_signature(tmp_path):
+    """The helper reads the corpus file itself, a batch of articles at a time: every article's
+    signature ends up in the cache (blank lines skipped, a last short batch included), the same
+    as computing them all at once."""
+    import json
+
+    from builders.build.helper import warm_from_file
+    from builders.corpus import neardup
+
+    texts = [f"article {i} " + " ".join(f"word{i * j}" for j in range(12)) for i in range(5)]
+    corpus = tmp_path / "articles.jsonl"
+    lines = [json.dumps({"text_sha256": f"d{i}", "text": t}) for i, t in enumerate(texts)]
+    corpus.write_text("\n".join([*lines[:2], "", *lines[2:]]) + "\n", encoding="utf-8")
+    cache = tmp_path / "cache.npz"
+    assert warm_from_file(cache, corpus, batch=2) == 5
+    assert warm_from_file(cache, corpus, batch=2) == 0
+    stored = neardup.SignatureCache.load(cache)
+    assert list(stored.rows) == [f"d{i}" for i in range(5)]
+    assert (stored.of(list(stored.rows), ["cached"] * 5) == neardup.signatures(texts)).all()
