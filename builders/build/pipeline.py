@@ -36,7 +36,7 @@ from builders.corpus.splits import (
     choose_splits,
     read_split_file,
 )
-from builders.errors import KhcError, fail
+from builders.errors import KhcError, fail, partly_done
 from builders.labelstudio.labelconfig import labeling_config_sha256
 from builders.lock import project_lock
 from builders.model import EVALUATION_FILE
@@ -151,8 +151,10 @@ def _build(
     counts = labels.counts + aggregated.counts
     reports = {**labels.report, **aggregated.report}
     folds = {**existing_folds, **new_folds}
+    recorded = []  # the split and fold files, once appended to: kept whatever happens after
     # Each split of each config is written as soon as it is encoded, beside the encoding of the next.
-    with staged_output(out, project) as stage, Writer(stage) as writer:
+    with partly_done(recorded, "fix the cause above and run `khc build` again (it reuses the recorded splits)"), \
+            staged_output(out, project) as stage, Writer(stage) as writer:  # fmt: skip
         # The labels are let go as soon as they are encoded: the rest is built in the memory they held.
         tables = {"annotations": annotation_tables(labels, assignments, folds, writer)}
         del labels
@@ -187,11 +189,14 @@ def _build(
         # failure while writing leaves a correct file), then write the output.
         if new_assignments:
             append_assignments(project.split_file, new_assignments)
+            recorded.append(f"{project.rel(project.split_file)}: the splits of {len(new_assignments)} new article(s)")
         if refold:  # the re-split took articles out of the folds: the file is written anew
             project.fold_file.unlink()
             append_folds(project.fold_file, {**refold, **new_folds})
+            recorded.append(f"{project.rel(project.fold_file)}: written anew for the re-split")
         elif new_folds:
             append_folds(project.fold_file, new_folds)
+            recorded.append(f"{project.rel(project.fold_file)}: the folds of {len(new_folds)} new article(s)")
         for recorded in (project.split_file, project.fold_file):
             if recorded.is_file():
                 hashes[recorded] = sha256_file(recorded)

@@ -222,3 +222,28 @@ def test_verify_out_uses_the_same_rule(project, tmp_path, capsys):
     with pytest.raises(KhcError, match="not an earlier build"):
         verify(load_project(project), "9.9.9", mine)  # refused before the release is even looked up
     assert (mine / "keep.txt").read_text() == "mine\n"
+
+
+def test_a_build_that_fails_after_recording_new_splits_names_them(project, tmp_path, monkeypatch, capsys):
+    """The build records a new article's fold (its split was recorded by ingest) before it writes
+    dist/: when writing then fails, the message lists that file (kept: the next build reuses it),
+    not "nothing was written"."""
+    from builders.build import pipeline
+    from tests.conftest import ARTICLE_PROSE
+
+    article = tmp_path / "new.txt"
+    article.write_text("Ketamine eases pain for weeks, a clinic says.\n" + ARTICLE_PROSE, encoding="utf-8")
+    assert khc("ingest", str(article), "--title", "New", root=project)[0] == 0
+    folds_before = (project / "corpus" / "folds.csv").read_text(encoding="utf-8")
+    dist_before = everything(project / "dist")
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pipeline, "write_metadata", full_disk)
+    code, _, err = khc("build", root=project, capsys=capsys)
+    assert code == 1 and "Traceback" not in err
+    assert "nothing was written" not in err, err
+    assert "written before the error, and kept" in err and "corpus/folds.csv: the folds of 1 new article" in err
+    assert (project / "corpus" / "folds.csv").read_text(encoding="utf-8") != folds_before
+    assert everything(project / "dist") == dist_before  # the earlier build is untouched
