@@ -11,8 +11,6 @@ no model (its predictions are left out and the evaluation says why).
 
 from __future__ import annotations
 
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,12 +32,12 @@ from builders.model.features import (
     text_features,
     with_cues,
 )
+from builders.model.forked import PARALLEL_MIN_ARTICLES, forked_map
+from builders.model.vectors import fast_words
 from builders.progress import note
 from builders.project import Project
 from builders.schema import CLAIM_TYPE, EVIDENCE, EVIDENCE_EXPLAINED, HARMS_EXPLAINED, RISK_DISCLOSURES
 
-PARALLEL_MIN_ARTICLES = 400
-WORKERS = 2  # the machine's cores
 BATCH = 100
 CANDIDATE_COLUMNS = ["article_id", "start", "end", "kind", "sentence", "coverage", "position", "text"]
 
@@ -60,24 +58,25 @@ def _rows(batch: list[tuple[str, str]], scans: bool = False) -> tuple[list[tuple
     return rows, article_cues, scanned
 
 
-def _rows_with_scans(batch: list[tuple[str, str]]) -> tuple[list[tuple], list[list[float]], list]:
+def _rows_with_scans(batch: list[tuple[str, str]], _shared: None) -> tuple[list[tuple], list[list[float]], list]:
     return _rows(batch, scans=True)
 
 
 def candidate_tables(articles: pd.DataFrame, *, parallel: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(every candidate of every article, with its text and cue columns; the articles themselves
-    as `article_frame` gives them). pysbd and the cue scan cost about 10 ms an article, so a large
-    batch is done in `WORKERS` processes (the rows come back in order)."""
+    as `article_frame` gives them). segmentation and the cue scan cost a few ms an article, so a large
+    batch is done in forked worker processes (the rows come back in order)."""
     pairs = list(zip(articles["article_id"], articles["text"], strict=True))
     if len(pairs) < PARALLEL_MIN_ARTICLES or not parallel:
         parts = [_rows(pairs)]
     else:
         batches = [pairs[i : i + BATCH] for i in range(0, len(pairs), BATCH)]
-        with ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("fork")) as pool:
-            parts = list(pool.map(_rows_with_scans, batches))
+        parts = list(forked_map(_rows_with_scans, batches, None, parallel=True))
         for (_, text), found in zip(pairs, (s for _, _, scans in parts for s in scans), strict=True):
             remember(text, found)  # the claims' cue rows need them here
-    table = pd.DataFrame([row for rows, _, _ in parts for row in rows], columns=[*CANDIDATE_COLUMNS, *CUE_COLUMNS])
+    rows = [row for rows, _, _ in parts for row in rows]
+    table = pd.DataFrame(rows, columns=[*CANDIDATE_COLUMNS, *CUE_COLUMNS])
+    table["text"] = pd.Series([row[7] for row in rows], dtype=object)  # Python strings: read one by one
     cues = np.array([row for _, rows, _ in parts for row in rows], dtype=np.float64).reshape(-1, len(CUE_COLUMNS))
     whole = pd.DataFrame({"article_id": [a for a, _ in pairs], "start": 0, "end": [len(t) for _, t in pairs]})
     whole["text"] = [t for _, t in pairs]
@@ -149,7 +148,8 @@ class Fitted:
         vectorizer = self.estimators.get(features)
         if vectorizer is None or not n:
             return {name: ([None] * n, np.zeros(n)) for name in names}
-        matrix = vectorizer.transform(frame)
+        with fast_words(vectorizer):
+            matrix = vectorizer.transform(frame)
         out = {}
         for name in names:
             estimator = self.estimators.get(name)
