@@ -4,7 +4,8 @@ scikit-learn's `CountVectorizer` counts a text's words and word pairs one at a t
 (a dictionary look-up and update per n-gram): most of prediction's time. For the vectorisers
 the baseline fits (features.py: lowercase words of two or more word characters, 1–2-grams,
 nothing else configured) `word_counts` does the same counting over the whole batch: one
-`findall` per text, the pairs joined in one pass, one vocabulary look-up per n-gram, and the
+`findall` per text (kept for the next vectoriser: claims are candidates' texts), the pairs
+joined in one pass, one vocabulary look-up per n-gram, and the
 (text, column) counts taken by numpy. The count matrix is then weighted by the vectoriser's
 own fitted `TfidfTransformer`, so the result is the matrix `transform` gives (tests/model
 compares them). A vectoriser configured any other way is left to scikit-learn.
@@ -49,15 +50,15 @@ def plain(vectorizer) -> bool:
 
 def word_counts(vectorizer: TfidfVectorizer, texts) -> object:
     """The count matrix `CountVectorizer.transform(texts)` builds (same type, dtype, order)."""
-    pattern = re.compile(vectorizer.token_pattern)
     vocabulary = vectorizer.vocabulary_
     features: list[str] = []
     sizes = []
     for text in texts:
-        tokens = pattern.findall(text.lower())
-        features += tokens
-        features += [f"{a} {b}" for a, b in pairwise(tokens)]
-        sizes.append(2 * len(tokens) - 1 if tokens else 0)
+        found = _FEATURES.get(text)
+        if found is None:
+            found = _features(text)
+        features += found
+        sizes.append(len(found))
     column = np.fromiter(map(vocabulary.get, features, repeat(-1)), dtype=np.int64, count=len(features))
     row = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
     known = column >= 0
@@ -73,6 +74,22 @@ def word_counts(vectorizer: TfidfVectorizer, texts) -> object:
     )
     matrix.sort_indices()
     return matrix
+
+
+_TOKEN = re.compile(_DEFAULTS["token_pattern"])
+CACHED_TEXTS = 10_000  # about a worker's part: a claim's text is a candidate's, counted just before
+_FEATURES: dict[str, list[str]] = {}
+
+
+def _features(text: str) -> list[str]:
+    """The 1- and 2-grams of `text` as a plain vectoriser's analyzer makes them (the counts do not
+    depend on their order), kept for the `CACHED_TEXTS` texts seen last."""
+    tokens = _TOKEN.findall(text.lower())
+    found = tokens + [f"{a} {b}" for a, b in pairwise(tokens)]
+    if len(_FEATURES) >= CACHED_TEXTS:
+        del _FEATURES[next(iter(_FEATURES))]  # the oldest
+    _FEATURES[text] = found
+    return found
 
 
 class _Counted:
