@@ -9,6 +9,7 @@ between processes. One map at a time uses the slot (the model's commands are sin
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -29,10 +30,12 @@ def forked_map(function: Callable[[Any, Any], Any], items: Iterable, shared: Any
         yield from (function(item, shared) for item in items)
         return
     _SHARED[:] = [(function, shared)]
+    gc.freeze()  # the workers' garbage collections skip what they inherit (the model and data stay alive)
     try:
         with ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("fork")) as pool:
             yield from pool.map(_call, items)
     finally:
+        gc.unfreeze()
         _SHARED.clear()
 
 
