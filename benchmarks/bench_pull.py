@@ -134,6 +134,7 @@ def run(n_tasks: int, n_changed: int, work: Path) -> dict:
     with start_server(data) as server:
         client = LabelStudio(base_url=server.url, api_key=server.token, timeout=600)
         project_id = import_project(client, tasks)
+        del tasks  # the whole export, parsed: not held beside the server and the pulls
         declare_project(root, project_id, "bench-model-v1")
         time.sleep((OVERLAP + CLOCK_STEP).total_seconds() + 4)  # as in use: the labels were made before the pull
         figures["first (full)"] = timed_pull(root, server.url, server.token, project_id)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import errno
 import os
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 
@@ -26,10 +28,13 @@ class Problem:
 
 
 class KhcError(Exception):
-    """One or more problems with the input; nothing was written."""
+    """One or more problems with the input; nothing was written, unless `written` says what was
+    (`partly_done`)."""
 
-    def __init__(self, problems: Problem | list[Problem]):
+    def __init__(self, problems: Problem | list[Problem], *, written: list[str] | None = None):
         self.problems = problems if isinstance(problems, list) else [problems]
+        self.written = list(written or [])
+        self.next_step: str | None = None
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -42,6 +47,36 @@ class KhcError(Exception):
 
 def fail(what: str, *, file: str | None = None, record: str | None = None, fix: str | None = None):
     raise KhcError(Problem(what, file, record, fix))
+
+
+@contextmanager
+def partly_done(written: list[str], next_step: str | Callable[[], str] | None = None) -> Iterator[None]:
+    """Let an error inside say what had been written when it happened.
+
+    The block appends a line to `written` after each thing it writes (a file, a commit, a
+    project on a server); a KhcError or OSError that leaves the block while `written` holds
+    anything carries those lines, and `explain` prints them, with `next_step` (what to do
+    about them), instead of "nothing was written"."""
+    try:
+        yield
+    except (KhcError, OSError) as exc:
+        if not written:
+            raise
+        error = exc if isinstance(exc, KhcError) else KhcError(_os_problem(exc))
+        error.written = [*written, *error.written]
+        step = next_step() if callable(next_step) else next_step
+        error.next_step = error.next_step or step
+        if error is exc:
+            raise
+        raise error from exc
+
+
+def _written_text(exc: KhcError) -> str:
+    if not exc.written:
+        return "\nnothing was written."
+    lines = "".join(f"\n  - {line}" for line in exc.written)
+    text = f"\nwritten before the error, and kept:{lines}"
+    return text + (f"\n    what to do next: {exc.next_step}" if exc.next_step else "")
 
 
 # --- Secrets in messages -------------------------------------------------------------------
@@ -92,7 +127,7 @@ def explain(exc: BaseException) -> str:
     """The `khc: error: …` text for an exception that reached the command line (scrubbed)."""
     if isinstance(exc, KhcError):
         text = f"khc: error: {exc}" if len(exc.problems) == 1 else f"khc: error:\n{exc}"
-        return scrub(text + "\nnothing was written.")
+        return scrub(text + _written_text(exc))
     network = _network_problem(exc)
     if network:
         return scrub(f"khc: error: {network}")

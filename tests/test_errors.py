@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from builders.errors import explain
+from builders.errors import KhcError, Problem, explain, partly_done
 from tests.conftest import copy_project, khc, tree_digest
 from tests.fake_server import closed_port, fake_server
 from tests.release import conftest as release_fixtures
@@ -203,3 +203,17 @@ def test_messages_never_show_secrets(monkeypatch):
     monkeypatch.setenv("LABEL_STUDIO_API_KEY", "secret-token-123456")
     message = explain(RuntimeError("GET http://me:pw@host/api with secret-token-123456"))
     assert "secret-token" not in message and "pw@" not in message
+
+
+def test_an_error_after_a_write_lists_what_was_written_and_what_to_do_next():
+    written: list[str] = []
+    with pytest.raises(KhcError) as nothing_yet, partly_done(written, "unused"):
+        raise KhcError(Problem("refused", "khc.toml", fix="fix it"))
+    assert explain(nothing_yet.value).endswith("\nnothing was written.")
+    written.append("releases/1.0.0.json: the release record")
+    with pytest.raises(KhcError) as caught, partly_done(written, lambda: f"commit {written[0].split(':')[0]}"):
+        raise OSError(28, "No space left on device", "CHANGELOG.md")
+    text = explain(caught.value)
+    assert "CHANGELOG.md: No space left on device" in text and "nothing was written" not in text
+    assert "written before the error, and kept:\n  - releases/1.0.0.json: the release record" in text
+    assert text.endswith("what to do next: commit releases/1.0.0.json")

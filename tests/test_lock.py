@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from builders.corpus.folds import read_fold_file
+from builders.corpus.splits import read_split_file
 from builders.lock import project_lock
 from builders.project import load_project
 from tests.conftest import REPO, copy_project
@@ -57,10 +59,10 @@ def test_two_builds_at_once_record_a_new_article_once(tmp_path, timeout, rounds)
         assert any(code == 0 for code, _ in results)
         assert sorted(split_ids(root)) == sorted(corpus_ids(root))  # each article once
         assert not [p.name for p in root.iterdir() if p.name.startswith(".dist.")]
-    again = subprocess.run(
-        [str(KHC), "build"], cwd=root, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)}
-    )
-    assert again.returncode == 0, again.stderr  # no "listed twice"
+        # what the next build reads first, with its checks (no "listed twice", in splits or folds)
+        project = load_project(root)
+        assert sorted(read_split_file(project.split_file, "splits.csv")) == sorted(corpus_ids(root))
+        assert set(read_fold_file(project.fold_file, "folds.csv")) <= set(corpus_ids(root))
 
 
 def test_a_held_lock_makes_ingest_and_build_refuse_naming_the_holder(project_dir, tmp_path):
@@ -68,8 +70,9 @@ def test_a_held_lock_makes_ingest_and_build_refuse_naming_the_holder(project_dir
     article.write_text("Ketamine clinics promise fast relief.\n\nTalk to your doctor first.\n")
     corpus = (project_dir / "corpus" / "articles.jsonl").read_bytes()
     with project_lock(load_project(project_dir), "khc test"):
-        for args in (("ingest", str(article), "--title", "New"), ("build",)):
-            result = start(project_dir, *args, KHC_LOCK_TIMEOUT="0.5")
+        commands = [("ingest", str(article), "--title", "New"), ("build",)]
+        started = [start(project_dir, *args, KHC_LOCK_TIMEOUT="0.5") for args in commands]  # both at once
+        for result in started:
             _out, err = result.communicate(timeout=120)
             assert result.returncode == 1, err
             assert REFUSAL in err and f"pid {os.getpid()} (khc test)" in err and ".khc/lock" in err, err

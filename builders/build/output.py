@@ -25,7 +25,9 @@ a plain folder.)
 start (`output_target`, before any check) the leftovers of processes that no longer run are
 dealt with: a `.NAME.old-PID` is renamed back to `NAME` if `NAME` is missing, else deleted; a
 `.NAME.building-PID-…` (a half-written output, or the previous output after an exchange) is
-deleted. Those of a running process are left to it.
+deleted. Those of a running process are left to it. A `.NAME.building-XXXXXXXX`, which names no
+pid (the stage of a build older than the pid in the name), is deleted once nothing in it has
+changed for 6 h (`builders.lock.STAGE_QUIET_SECONDS`).
 
 Tests pause a build at a named point with `KHC_TEST_PAUSE=POINT` (see `_pause`) and force
 the two-rename path with `KHC_TEST_NO_EXCHANGE=1`; nothing else reads these variables.
@@ -47,6 +49,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from builders.errors import KhcError, Problem, fail
+from builders.lock import STAGE_QUIET_SECONDS, quiet_for
 from builders.progress import note
 from builders.project import Project
 
@@ -175,7 +178,9 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(code, os.strerror(code), str(b))
 
 
-_LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(?:old-(?P<old>\d+)|building-(?P<building>\d+)-.+)$")
+_LEFTOVER = re.compile(
+    r"^\.(?P<name>.+)\.(?:old-(?P<old>\d+)|building-(?:(?P<building>\d+)-.+|(?P<pidless>[a-z0-9_]{8})))$"
+)
 
 
 def recover(target: Path) -> None:
@@ -186,6 +191,10 @@ def recover(target: Path) -> None:
     for entry in target.parent.iterdir():
         match = _LEFTOVER.match(entry.name)
         if match and match["name"] == target.name and entry.is_dir() and not entry.is_symlink():
+            if match["pidless"]:  # an older build's stage: gone once quiet for long (builders.lock)
+                if quiet_for(entry) > STAGE_QUIET_SECONDS:
+                    leftovers.append((True, entry))
+                continue
             pid = int(match["old"] or match["building"])
             if not _running(pid):
                 leftovers.append((match["old"] is None, entry))

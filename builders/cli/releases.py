@@ -143,7 +143,7 @@ class Hub:
         "create_repo": ("looked up (or created) the dataset repo", "nothing was uploaded"),
         "list_repo_refs": ("listed the repo's tags", "nothing was uploaded"),
         "upload_folder": ("uploaded the files", "no tag was made"),
-        "create_tag": ("tagged the upload", "the files may be uploaded but are not tagged"),
+        "create_tag": ("tagged the upload", "the files are uploaded but not tagged"),
     }
 
     def __init__(self, repo_id: str, tag: str):

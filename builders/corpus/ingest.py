@@ -15,6 +15,7 @@ from pathlib import Path
 from builders.corpus import neardup
 from builders.corpus.checks import condition_names, iso_date, not_an_article
 from builders.corpus.cleaning import clean_text, detect_conditions
+from builders.corpus.folds import read_fold_file
 from builders.corpus.records import (
     DEFAULT_LICENSE_NOTE,
     next_article_id,
@@ -165,15 +166,34 @@ def _near_duplicate(
             fix="nothing to do if it is the same article; if it is a different one, ingest it with "
             f'--allow-near-duplicate "REASON": it then joins {twins[0].article_id}\'s split',
         )
-    splits = assign_new_articles(project, [t.article_id for t in twins], write=False)
-    if len({splits[t.article_id] for t in twins}) > 1:
+    refuse_a_group_apart(project, source, twins, records)
+    return twins[0]
+
+
+def refuse_a_group_apart(project: Project, source: Path, twins: list[neardup.Twin], records: list[dict]) -> None:
+    """A twin joins one split and one fold: refuse one whose group (`neardup.twin_group`) already
+    spans two splits, or two recorded folds, as it cannot join either without a leak."""
+    group = neardup.twin_group(twins, records)
+    similar = {t.article_id: f", Jaccard similarity {t.similarity:.3f}" for t in twins}
+    splits = assign_new_articles(project, group, write=False)
+    folds = read_fold_file(project.fold_file, project.rel(project.fold_file))
+    if len({splits[a] for a in group}) > 1:
         fail(
             "a near-duplicate of articles in different splits: "
-            + ", ".join(f"{t.article_id} ({splits[t.article_id]}, {t.similarity:.3f})" for t in twins),
+            + ", ".join(f"{a} ({splits[a]}{similar.get(a, ', a recorded twin of these')})" for a in group),
             file=str(source),
             fix="it cannot join one split without leaking into another; leave it out of the corpus",
         )
-    return twins[0]
+    placed = {a: folds[a] for a in group if a in folds}
+    if len(set(placed.values())) > 1:
+        fail(
+            "a near-duplicate of articles in different folds (corpus/folds.csv): "
+            + ", ".join(f"{a} (fold {placed[a]}{similar.get(a, ', a recorded twin of these')})" for a in placed),
+            file=str(source),
+            fix="twins share a fold and a recorded fold never moves, so it cannot join one fold without leaking "
+            f"into another; leave it out of the corpus (or, if {' and '.join(placed)} are one article, give them "
+            f"one fold in {project.rel(project.fold_file)} and say so in CHANGELOG.md)",
+        )
 
 
 def recheck_cleaning(project: Project, record: dict) -> str | None:

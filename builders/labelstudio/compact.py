@@ -11,7 +11,7 @@ the same dataset (its rows' `source` names the new file). Git keeps the folded f
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +20,8 @@ from builders.build.index import build_index
 from builders.build.read import check_bounds, iter_tasks
 from builders.build.snapshots import Snapshot, find_snapshots, parse_time, snapshot_entry
 from builders.errors import KhcError, fail
+from builders.labelstudio.spill import Spill, spill_file
+from builders.labelstudio.storing import dumps_task, snapshot_chunks
 from builders.labelstudio.writing import finish_interrupted, write_snapshot
 from builders.lock import locked
 from builders.project import Project
@@ -53,8 +55,6 @@ def compact(project: Project, project_id: int, *, compress: bool = False, now: d
     index = build_index(mine, lambda s: iter_tasks(s.path, s.shown))
     if index.problems:
         raise KhcError(index.problems)
-    tasks = _merged_tasks(mine, index.keeps)
-    text = json.dumps(tasks, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
     marked = [s for s in mine if s.high_water]
     newest = max(marked, key=lambda s: parse_time(s.high_water)) if marked else None
     entry = snapshot_entry(
@@ -65,33 +65,37 @@ def compact(project: Project, project_id: int, *, compress: bool = False, now: d
         server_time=newest.server_time if newest else None,  # where the next pull lists from
     )
     folded = [s.path.name for s in mine]
-    out = write_snapshot(project, project_id, text, now, entry, kind="-compact", compress=compress, replaces=folded)
-    return Compacted(out, [s.shown for s in mine], len(tasks), sum(len(t["annotations"]) for t in tasks))
+    counted = {"tasks": 0, "annotations": 0}
+    with spill_file(project, f"project-{project_id}-compact") as spill:
+        for position, snapshot in enumerate(mine):
+            for task in iter_tasks(snapshot.path, snapshot.shown):
+                if isinstance(task, dict):
+                    spill.add(task.get("id"), [position, task])
+        texts = (dumps_task(task) for task in _merged_tasks(mine, index.keeps, spill, counted))
+        out = write_snapshot(project, project_id, snapshot_chunks(texts), now, entry, kind="-compact",
+                             compress=compress, replaces=folded)  # fmt: skip
+    return Compacted(out, [s.shown for s in mine], counted["tasks"], counted["annotations"])
 
 
-def _merged_tasks(snapshots: list[Snapshot], keeps) -> list[dict]:
-    """Every task once (its latest copy's fields), with the winning annotations and all predictions."""
-    tasks: dict[object, dict] = {}
-    for position, snapshot in enumerate(snapshots):
-        for task in iter_tasks(snapshot.path, snapshot.shown):
-            if not isinstance(task, dict):
-                continue
-            merged = tasks.setdefault(task.get("id"), {"annotations": {}, "predictions": {}})
-            annotations, predictions = merged["annotations"], merged["predictions"]
+def _merged_tasks(snapshots: list[Snapshot], keeps, spill: Spill, counted: dict[str, int]) -> Iterator[dict]:
+    """Every task once, in id order (its latest copy's fields), with the winning annotations and
+    all predictions: merged from its copies in the spill, one task at a time."""
+    for tid in sorted(spill.where, key=lambda tid: str(tid).zfill(20)):
+        merged: dict = {}
+        annotations, predictions = {}, {}
+        for position, task in spill.get(tid):
+            snapshot = snapshots[position]
             data = {**merged.get("data", {}), **(task.get("data") or {})}  # a delta's copy may lack the text
             merged.update({k: v for k, v in task.items() if k not in ("annotations", "predictions")}, data=data)
             for annotation in task.get("annotations") or []:
-                key = (snapshot.ls_project, annotation.get("id"))
-                if keeps(key, position):
+                if keeps((snapshot.ls_project, annotation.get("id")), position):
                     annotations[annotation.get("id")] = annotation
             for prediction in task.get("predictions") or []:
                 pid = prediction.get("id") if isinstance(prediction, dict) else prediction
                 predictions.setdefault(pid, prediction)
-            merged["annotations"], merged["predictions"] = annotations, predictions
-    return [
-        {**t, "annotations": _in_order(t["annotations"]), "predictions": _in_order(t["predictions"])}
-        for _tid, t in sorted(tasks.items(), key=lambda item: str(item[0]).zfill(20))
-    ]
+        counted["tasks"] += 1
+        counted["annotations"] += len(annotations)
+        yield {**merged, "annotations": _in_order(annotations), "predictions": _in_order(predictions)}
 
 
 def _in_order(items: dict) -> list:

@@ -27,6 +27,7 @@ import ijson
 from builders.build.snapshots import parse_time, utc_stamp
 from builders.errors import KhcError, fail
 from builders.labelstudio.connection import NOT_LABEL_STUDIO, Connection
+from builders.labelstudio.spill import partial_file
 from builders.progress import progress
 from builders.project import Project
 
@@ -54,11 +55,7 @@ def downloaded(conn: Connection, project: Project, project_id: int) -> Iterator[
     """The project's full JSON export, streamed to a hidden `.partial` file of the snapshot folder
     (removed at the end, or by the next pull if this one is killed: `finish_interrupted`) and read
     back task by task: memory never holds the export."""
-    folder = project.exports_dir
-    made = not folder.exists()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f".project-{project_id}-download.json.partial"
-    try:
+    with partial_file(project, f"project-{project_id}-download.json") as path:
         with path.open("wb") as handle:
 
             def download() -> None:
@@ -76,10 +73,6 @@ def downloaded(conn: Connection, project: Project, project_id: int) -> Iterator[
 
             conn.call(f"exported project {project_id}", download)
         yield ExportFile(path, conn.url, project_id)
-    finally:
-        path.unlink(missing_ok=True)
-        if made and not any(folder.iterdir()):  # nothing written: leave no folder either
-            folder.rmdir()
 
 
 class ExportFile:

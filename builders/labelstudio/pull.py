@@ -28,13 +28,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from builders.build.snapshots import parse_time, utc_stamp
-from builders.corpus.records import load_corpus, sha256_text
+from builders.corpus.records import sha256_text
 from builders.errors import KhcError, fail
 from builders.labelstudio.connection import Connection
 from builders.labelstudio.delta import Held, changed, count_changes, deletions, held_state
 from builders.labelstudio.fetch import changed_since, downloaded, export_tasks, list_predictions, newest_update
 from builders.labelstudio.pseudonyms import default_map_path
-from builders.labelstudio.storing import PullResult, store
+from builders.labelstudio.storing import PullResult, corpus_hashes, store
 from builders.labelstudio.writing import finish_interrupted
 from builders.lock import locked as project_locked
 from builders.project import MARKER, Project
@@ -127,9 +127,10 @@ def pull_delta(
     # after the snapshots it adds to, whatever this machine's clock says: its deletions apply to them
     exported_at = max(utc_stamp(now), utc_stamp(parse_time(held.exported_at) + timedelta(microseconds=1)))
     predictions = list_predictions(conn, project_id, ids)
-    tasks = without_pinned_texts(project, tasks)
+    articles = corpus_hashes(project)  # read once: the texts left out here, the articles checked by store
+    tasks = without_pinned_texts(articles, tasks)
     result = store(project, conn, project_id, tasks, map_path, now, coverage="delta", exported_at=exported_at,
-                   predictions=predictions, extra=record, **options)  # fmt: skip
+                   predictions=predictions, extra=record, articles=articles, **options)  # fmt: skip
     result.listed = len(listed)
     return result
 
@@ -147,11 +148,10 @@ def map_location(project: Project, map_path: Path | None) -> Path:
     return path
 
 
-def without_pinned_texts(project: Project, tasks: list[dict]) -> list[dict]:
+def without_pinned_texts(hashes: dict[str, str], tasks: list[dict]) -> list[dict]:
     """A delta's tasks without the article text wherever the task's `text_sha256` and the text's
-    own hash are the corpus hash: the corpus holds that text, and the build checks the hash."""
-    corpus = load_corpus(project)
-    hashes = dict(zip(corpus["article_id"], corpus["text_sha256"], strict=True))
+    own hash are the corpus hash (`hashes`: `corpus_hashes`): the corpus holds that text, and the
+    build checks the hash."""
     slim = []
     for task in tasks:
         data = task.get("data") or {}

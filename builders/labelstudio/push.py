@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from builders.build.read import discover, iter_tasks
 from builders.corpus.records import load_corpus, sha256_text
-from builders.errors import KhcError, Problem
-from builders.labelstudio.connection import Connection
+from builders.errors import KhcError, Problem, partly_done
 from builders.labelstudio.instructions import instructions_html
 from builders.labelstudio.labelconfig import labeling_config, labeling_config_sha256
 from builders.labelstudio.results import task_data
 from builders.project import Project
+
+if TYPE_CHECKING:  # label-studio-sdk (~2 s to import) only where a server is talked to: `khc preannotate`
+    from builders.labelstudio.connection import Connection  # imports this module for pre_annotations
 
 
 @dataclass
@@ -84,68 +87,55 @@ def pre_annotations(project: Project) -> dict[str, list[dict]]:
     return found
 
 
-def push(project: Project, conn: Connection, *, project_id: int | None = None, title: str | None = None) -> PushResult:
+@dataclass
+class Remote:
+    """What push found on the server before writing anything: the project (None: to create),
+    its tasks by article (task id, text sha256) and the model versions of each task's predictions."""
+
+    project: object | None
+    tasks: dict[str, tuple[int, str | None]] = field(default_factory=dict)
+    predicted: dict[int, set] = field(default_factory=dict)
+
+
+def find_remote(conn: Connection, project_id: int | None, title: str) -> object | None:
     ls = conn.client
-    corpus = load_corpus(project)
-    config = labeling_config()
-    guideline_version = project.guideline_version()
-    created = False
     if project_id is not None:
-        remote = conn.call(
+        return conn.call(
             f"looked up project {project_id}",
             lambda: ls.projects.get(project_id),
             not_found=f"there is no project {project_id} on Label Studio at {conn.url}",
         )
-    else:
-        title = title or project.pretty_name
-        matches = [p for p in conn.call("listed projects", lambda: list(ls.projects.list())) if p.title == title]
-        if matches:
-            remote = matches[0]
-        else:
-            remote = conn.call(
-                "created the project",
-                lambda: ls.projects.create(
-                    title=title,
-                    label_config=config,
-                    expert_instruction=instructions(project),
-                    description=f"{project.name}: claim spans and risk disclosures",
-                    **project.annotation.project_fields(),
-                ),
-            )
-            created = True
+    matches = [p for p in conn.call("listed projects", lambda: list(ls.projects.list())) if p.title == title]
+    return matches[0] if matches else None
+
+
+def check_remote(project: Project, conn: Connection, remote, hashes: dict[str, str]) -> Remote:
+    """Refuse a project whose config differs or whose tasks hold another text; read its tasks and
+    predictions. Reads only."""
+    ls, config = conn.client, labeling_config()
     if _normalised(remote.label_config or "") != _normalised(config):
-        diff = "\n".join(
-            difflib.unified_diff(
-                _normalised(remote.label_config or ""),
-                _normalised(config),
-                "project config",
-                "schema v1 config",
-                lineterm="",
-                n=1,
-            )
+        diff = difflib.unified_diff(
+            _normalised(remote.label_config or ""),
+            _normalised(config),
+            "project config",
+            "schema v1 config",
+            lineterm="",
+            n=1,
         )
         raise KhcError(
             Problem(
-                f"project {remote.id} on {conn.url} has a labeling config that differs from schema v1:\n{diff}",
+                f"project {remote.id} on {conn.url} has a labeling config that differs from schema v1:\n"
+                + "\n".join(diff),
                 fix="use a new project (--title), or set the project's config to `khc ls config` in Label Studio",
             )
         )
-    result = PushResult(project_id=remote.id, created=created)
-    if not created:
-        conn.call(
-            "updated the instructions", lambda: ls.projects.update(remote.id, expert_instruction=instructions(project))
-        )
-        result.notes += update_settings(project, conn, remote)
-
-    existing: dict[str, tuple[int, str | None]] = {}
-    tasks = conn.call("listed the project's tasks", lambda: list(ls.tasks.list(project=remote.id, fields="all")))
-    for task in tasks:
+    found = Remote(remote)
+    for task in conn.call("listed the project's tasks", lambda: list(ls.tasks.list(project=remote.id, fields="all"))):
         data = task.data or {}
         if isinstance(data.get("article_id"), str):
             text = data.get("text")
-            existing[data["article_id"]] = (task.id, sha256_text(text) if isinstance(text, str) else None)
-    hashes = dict(zip(corpus["article_id"], corpus["text_sha256"], strict=True))
-    changed = sorted(a for a, (_tid, sha) in existing.items() if a in hashes and sha != hashes[a])
+            found.tasks[data["article_id"]] = (task.id, sha256_text(text) if isinstance(text, str) else None)
+    changed = sorted(a for a, (_tid, sha) in found.tasks.items() if a in hashes and sha != hashes[a])
     if changed:
         raise KhcError(
             Problem(
@@ -153,44 +143,88 @@ def push(project: Project, conn: Connection, *, project_id: int | None = None, t
                 fix="article texts are immutable: restore them from git, or ingest the new text as a new article",
             )
         )
+    for p in conn.call("listed predictions", lambda: ls.predictions.list(project=remote.id)):
+        found.predicted.setdefault(p.task, set()).add(p.model_version)
+    return found
 
+
+def push(project: Project, conn: Connection, *, project_id: int | None = None, title: str | None = None) -> PushResult:
+    """Everything is read and checked (the corpus, the prediction files, the project's config and
+    tasks) before the first write; an error after one names what was written."""
+    corpus = load_corpus(project)
     policy = project.annotation.predictions
     every = pre_annotations(project)
     predictions = {a: p for a, p in every.items() if not policy.withheld(a)}
-    have = {}
-    for p in conn.call("listed predictions", lambda: ls.predictions.list(project=remote.id)):
-        have.setdefault(p.task, set()).add(p.model_version)
-    for article_id, (task_id, _sha) in sorted(existing.items()):
+    hashes = dict(zip(corpus["article_id"], corpus["text_sha256"], strict=True))
+    guideline_version, html = project.guideline_version(), instructions(project)
+    title = title or project.pretty_name
+    remote = find_remote(conn, project_id, title)
+    found = check_remote(project, conn, remote, hashes) if remote is not None else Remote(None)
+    new = [
+        {
+            "data": task_data(row, guideline_version, labeling_config_sha256()),
+            "predictions": predictions.get(row.article_id, []),
+        }
+        for row in corpus.itertuples(index=False)
+        if row.article_id not in found.tasks
+    ]
+    written: list[str] = []
+    with partly_done(written, "run `khc ls push` again with the same project: it adds only what is missing"):
+        result = write_remote(project, conn, found, title, html, written)
+        add_predictions(conn, found, predictions, result, written)
+        if new:
+            what = f"imported {len(new)} tasks"
+            conn.call(what, lambda: conn.client.projects.import_tasks(result.project_id, request=new))
+            written.append(f"project {result.project_id}: {what}")
+            result.imported_tasks = len(new)
+            result.imported_predictions += sum(len(t["predictions"]) for t in new)
+            result.without_predictions = sum(t["data"]["article_id"] in every.keys() - predictions.keys() for t in new)
+    result.already_there = len(found.tasks)
+    shown = sorted(a for a, (task_id, _sha) in found.tasks.items() if policy.withheld(a) and task_id in found.predicted)
+    if shown:
+        result.notes.append(
+            f"project {result.project_id}: {len(shown)} tasks the prediction policy keeps free of predictions have "
+            f"some (pushed before the policy): {', '.join(shown[:5])}{' ...' if len(shown) > 5 else ''}"
+        )
+    return result
+
+
+def write_remote(project: Project, conn: Connection, found: Remote, title: str, html: str, written: list[str]):
+    """Create the project, or bring an existing one's instructions and settings up to date."""
+    ls = conn.client
+    if found.project is None:
+        remote = conn.call(
+            "created the project",
+            lambda: ls.projects.create(
+                title=title,
+                label_config=labeling_config(),
+                expert_instruction=html,
+                description=f"{project.name}: claim spans and risk disclosures",
+                **project.annotation.project_fields(),
+            ),
+        )
+        written.append(f"project {remote.id} {title!r}: created on {conn.url}")
+        return PushResult(project_id=remote.id, created=True)
+    remote = found.project
+    result = PushResult(project_id=remote.id, created=False)
+    conn.call("updated the instructions", lambda: ls.projects.update(remote.id, expert_instruction=html))
+    written.append(f"project {remote.id}: the instructions")
+    result.notes += update_settings(project, conn, remote)
+    written.extend(result.notes)
+    return result
+
+
+def add_predictions(conn: Connection, found: Remote, predictions: dict, result: PushResult, written: list) -> None:
+    """Add each missing prediction of the declared model version to the tasks already there."""
+    for article_id, (task_id, _sha) in sorted(found.tasks.items()):
         for prediction in predictions.get(article_id, []):
-            if prediction["model_version"] not in have.get(task_id, set()):
+            if prediction["model_version"] not in found.predicted.get(task_id, set()):
                 conn.call(
                     f"added a prediction to task {task_id}",
-                    lambda t=task_id, p=prediction: ls.predictions.create(
+                    lambda t=task_id, p=prediction: conn.client.predictions.create(
                         task=t, result=p["result"], model_version=p["model_version"], score=p["score"]
                     ),
                 )
                 result.imported_predictions += 1
-    result.already_there = len(existing)
-
-    new = []
-    for row in corpus.itertuples(index=False):
-        if row.article_id in existing:
-            continue
-        new.append(
-            {
-                "data": task_data(row, guideline_version, labeling_config_sha256()),
-                "predictions": predictions.get(row.article_id, []),
-            }
-        )
-    if new:
-        conn.call(f"imported {len(new)} tasks", lambda: ls.projects.import_tasks(remote.id, request=new))
-        result.imported_tasks = len(new)
-        result.imported_predictions += sum(len(t["predictions"]) for t in new)
-        result.without_predictions = sum(t["data"]["article_id"] in every.keys() - predictions.keys() for t in new)
-    shown = sorted(a for a, (task_id, _sha) in existing.items() if policy.withheld(a) and task_id in have)
-    if shown:
-        result.notes.append(
-            f"project {remote.id}: {len(shown)} tasks the prediction policy keeps free of predictions have some "
-            f"(pushed before the policy): {', '.join(shown[:5])}{' ...' if len(shown) > 5 else ''}"
-        )
-    return result
+    if result.imported_predictions:
+        written.append(f"project {result.project_id}: {result.imported_predictions} predictions on existing tasks")

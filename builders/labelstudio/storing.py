@@ -13,7 +13,8 @@ place (builders/labelstudio/writing.py): a pseudonym in a snapshot is always in 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,8 +24,9 @@ from builders.corpus.records import load_corpus
 from builders.errors import fail
 from builders.labelstudio.connection import Connection
 from builders.labelstudio.delta import Held, count_changes_of, held_state, remember
-from builders.labelstudio.fetch import list_predictions, list_users
+from builders.labelstudio.fetch import list_users
 from builders.labelstudio.pseudonyms import PSEUDONYM, Pseudonyms, locked
+from builders.labelstudio.spill import Spill, spilled_predictions
 from builders.labelstudio.writing import write_snapshot
 from builders.project import Project
 
@@ -77,7 +79,7 @@ def _keep(item: dict, allowed: set[str]) -> dict:
 
 
 def pseudonymise_task(
-    task: dict, predictions: dict[int, list[dict]], users: dict[int, str], names: Pseudonyms, server: str
+    task: dict, predictions: Spill | dict[int, list[dict]], users: dict[int, str], names: Pseudonyms, server: str
 ) -> dict:
     """One task with whitelisted fields only and every `completed_by` an `ann-NNN` pseudonym."""
     kept = _keep(task, TASK_FIELDS)
@@ -125,18 +127,18 @@ def store(
     coverage: Coverage = "full",
     exported_at: str | None = None,
     kind: str = "",
-    predictions: dict[int, list[dict]] | None = None,
+    predictions: Spill | dict[int, list[dict]] | None = None,
     extra: dict | None = None,
     held: Held | None = None,
     compress: bool = False,
     notes: list[str] | None = None,
+    articles: dict[str, str] | None = None,
 ) -> PullResult:
     """Pseudonymise a project's exported tasks and write them as a new recorded snapshot (the
     common part of `khc ls pull` and `khc ls import`). `tasks` is read twice (a list, or an
-    `ExportFile` streamed from disk each time); `extra` goes into its index record."""
-    check_articles(project, tasks, project_id)
-    if predictions is None:
-        predictions = list_predictions(conn, project_id)
+    `ExportFile` streamed from disk each time); `extra` goes into its index record; `articles`:
+    the corpus's `corpus_hashes` when the caller has read them already (the corpus is read once)."""
+    check_articles(tasks, project_id, articles if articles is not None else corpus_hashes(project))
     users = list_users(conn)
     if held is None:
         held = held_state(project, project_id) or Held()
@@ -154,7 +156,9 @@ def store(
             yield text
 
     entry = snapshot_entry(project_id, coverage, exported_at or utc_stamp(now), **(extra or {}))
-    with locked(map_path):
+    with locked(map_path), ExitStack() as stack:
+        if predictions is None:  # every prediction of the project: spilled to disk, read back by task
+            predictions = stack.enter_context(spilled_predictions(conn, project, project_id))
         names = Pseudonyms(map_path)
         out = write_snapshot(project, project_id, snapshot_chunks(texts(names)), now, entry,
                              kind="-delta" if coverage == "delta" else kind, compress=compress,
@@ -171,8 +175,13 @@ def store(
     return PullResult(out, counted["tasks"], counted["annotations"], changes, coverage, notes or [])
 
 
-def check_articles(project: Project, tasks: Iterable[dict], project_id: int) -> None:
-    corpus_ids = set(load_corpus(project)["article_id"])
+def corpus_hashes(project: Project) -> dict[str, str]:
+    """Every article of the corpus (read and checked whole) → its `text_sha256`."""
+    corpus = load_corpus(project)
+    return dict(zip(corpus["article_id"], corpus["text_sha256"], strict=True))
+
+
+def check_articles(tasks: Iterable[dict], project_id: int, corpus_ids: Collection[str]) -> None:
     unknown = sorted(
         {
             (t.get("id"), (t.get("data") or {}).get("article_id"))

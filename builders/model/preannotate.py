@@ -22,6 +22,7 @@ import pandas as pd
 from builders.corpus.records import load_corpus
 from builders.errors import KhcError, Problem
 from builders.labelstudio.labelconfig import labeling_config_sha256
+from builders.labelstudio.push import pre_annotations
 from builders.labelstudio.results import choice_result, span_results, task_data
 from builders.model.predict import ArticlePrediction, predict
 from builders.model.store import load
@@ -71,8 +72,6 @@ def choose_articles(project: Project, corpus_ids: list[str], named: list[str]) -
                 )
             )
         return sorted(set(named))
-    from builders.labelstudio.push import pre_annotations  # (imports the Label Studio SDK)
-
     have = pre_annotations(project)
     return [a for a in corpus_ids if a not in have]
 

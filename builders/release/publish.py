@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from builders.corpus.records import sha256_file
-from builders.errors import KhcError, Problem, fail
+from builders.errors import KhcError, Problem, fail, partly_done
 from builders.project import Project
 from builders.release.content import compare, content_hashes
 from builders.release.release import load_record
@@ -100,7 +100,13 @@ def publish(project: Project, version: str, repo_id: str, folder: Path, *, api=N
         commit_message=f"{project.pretty_name} {tag}",
         delete_patterns=DELETE_PATTERNS,
     )
-    api.create_tag(
-        repo_id, tag=tag, revision=commit.oid, repo_type="dataset", tag_message=f"{project.pretty_name} {tag}"
+    uploaded = [f"https://huggingface.co/datasets/{repo_id}: commit {commit.oid} holds the files of {folder}"]
+    again = (
+        f"run `khc publish {version}` again: the files are on the Hub already, so it uploads nothing new and "
+        f"tags them (or tag commit {commit.oid} as {tag} on the Hub)"
     )
+    with partly_done(uploaded, again):
+        api.create_tag(
+            repo_id, tag=tag, revision=commit.oid, repo_type="dataset", tag_message=f"{project.pretty_name} {tag}"
+        )
     return commit.oid

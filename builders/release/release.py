@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from builders.build.pipeline import build
-from builders.errors import fail
+from builders.errors import fail, partly_done
 from builders.lock import locked
 from builders.project import Project
 from builders.release.content import content_hashes
@@ -91,12 +91,43 @@ def release(project: Project, version: str, *, tag: bool = False, skip_invalid: 
     # Strict by default: a build that would leave annotations out fails here; with skip_invalid the
     # record lists every annotation left out, so a citation says what the release does not hold.
     build(project, out, version=version, date=date, skip_invalid=skip_invalid)
-    refuse_files_the_build_wrote(project)
+    written = [f"{project.rel(out)}/: the build of {version} (replaced on the next build)"]
+    with partly_done(written):
+        refuse_files_the_build_wrote(project)
+        record = release_record(project, version, commit, date, existing)
+        path = record_path(project, version)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+        written.append(f"{project.rel(path)}: the release record")
+        update_changelog(project, record)
+        written.append(f"CHANGELOG.md: the section of {version}")
+    tag_name = f"v{version}"
+    command = (
+        f"git add {project.rel(path)} CHANGELOG.md && git commit -m 'Release {tag_name}' && "
+        f"git tag -a {tag_name} -m '{project.pretty_name} {tag_name}'"
+    )
+    if tag:
+        with partly_done(written, lambda: f"finish the release by hand: {command_left(written, command)}"):
+            git(project.root, "add", project.rel(path), "CHANGELOG.md")
+            git(project.root, "commit", "-m", f"Release {tag_name}")
+            written.append(f"git commit {git(project.root, 'rev-parse', '--short', 'HEAD')} 'Release {tag_name}'")
+            git(project.root, "tag", "-a", tag_name, "-m", f"{project.pretty_name} {tag_name}")
+    return ReleaseResult(version=version, record=path, commit=commit, tag_command=command)
+
+
+def command_left(written: list[str], command: str) -> str:
+    """The part of `git add … && git commit … && git tag …` still to run once `written` is done."""
+    return command.split(" && ", 2)[2] if written[-1].startswith("git commit") else command
+
+
+def release_record(project: Project, version: str, commit: str, date: str, existing: list[str]) -> dict:
+    """The record of a release whose build is in dist/ (see the module's docstring)."""
+    out = project.default_out
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     skipped = json.loads((out / "build_report.json").read_text(encoding="utf-8")).get("skipped_invalid", [])
     index = label_index(out)
     previous = json.loads(record_path(project, existing[-1]).read_text()) if existing else None
-    record = {
+    return {
         "version": version,
         "git_commit": commit,
         "date": date,
@@ -113,20 +144,6 @@ def release(project: Project, version: str, *, tag: bool = False, skip_invalid: 
         "splits": manifest.get("splits", {}),
         **({"skipped_invalid": skipped} if skipped else {}),
     }
-    path = record_path(project, version)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
-    update_changelog(project, record)
-    tag_name = f"v{version}"
-    command = (
-        f"git add {project.rel(path)} CHANGELOG.md && git commit -m 'Release {tag_name}' && "
-        f"git tag -a {tag_name} -m '{project.pretty_name} {tag_name}'"
-    )
-    if tag:
-        git(project.root, "add", project.rel(path), "CHANGELOG.md")
-        git(project.root, "commit", "-m", f"Release {tag_name}")
-        git(project.root, "tag", "-a", tag_name, "-m", f"{project.pretty_name} {tag_name}")
-    return ReleaseResult(version=version, record=path, commit=commit, tag_command=command)
 
 
 def refuse_files_the_build_wrote(project: Project) -> None:

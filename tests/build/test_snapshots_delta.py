@@ -20,6 +20,7 @@ from builders.build.snapshots import INDEX_NAME, PENDING_INDEX, snapshot_entry
 from builders.corpus.records import load_corpus
 from builders.errors import KhcError
 from builders.labelstudio.pull import without_pinned_texts
+from builders.labelstudio.storing import corpus_hashes
 from builders.labelstudio.writing import finish_interrupted
 from builders.project import load_project
 from builders.schema import CLAIM_TYPE
@@ -209,7 +210,7 @@ def test_two_deltas(project_dir, capsys):
     by_id[105]["updated_at"] = "2026-11-07T00:00:00.000000Z"
     # 104 again, unchanged since the first delta; as a pull writes them, without the text where the
     # task's hash pins it (105), with it where the text is not exactly the corpus text (104: \r\n)
-    second = without_pinned_texts(load_project(project_dir), [by_id[104], by_id[105]])
+    second = without_pinned_texts(corpus_hashes(load_project(project_dir)), [by_id[104], by_id[105]])
     assert "text" in second[0]["data"] and "text" not in second[1]["data"]
     project_with(project_dir, [("project-7-20261107T000000Z.json", final2, full("2026-11-07T00:00:00.000000Z"))])
     one_full = build(project_dir, capsys, "one-full")

@@ -4,12 +4,15 @@ twins are an error naming the articles, never a silent move."""
 
 from __future__ import annotations
 
+import random
+from pathlib import Path
+
 import pytest
 
 from builders.corpus.folds import choose_folds, read_fold_file, twin_groups
 from builders.corpus.splits import read_split_file
 from builders.errors import KhcError
-from tests.conftest import khc
+from tests.conftest import khc, tree_digest
 from tests.corpus.test_neardup import VARIANTS, seed_text
 
 
@@ -79,3 +82,49 @@ def test_a_build_refuses_recorded_folds_that_split_twins(project_dir, capsys):
     assert code == 1 and not (project_dir / "dist").exists()
     assert f"{original} (fold {recorded[original]})" in err and f"{twin} (fold {other})" in err
     assert "corpus/folds.csv" in err and fold_file.read_bytes() == before
+
+
+def prose(seed: int, lines: int = 4) -> str:
+    """Lines of made-up prose no other text shares a word 5-gram with."""
+    rng = random.Random(seed)
+    words = [f"{w}{seed}" for w in ("clinic", "dose", "mood", "trial", "patient", "doctor", "week", "relief")]
+    words += ["ketamine", "the", "and", "after", "with", "felt", "better", "infusion", "hours", "a"]
+    return "\n".join(" ".join(rng.choice(words) for _ in range(40)) + "." for _ in range(lines)) + "\n"
+
+
+def twins_apart(project_dir, tmp_path, capsys, placed: dict[str, tuple[str, int | None]]) -> tuple[Path, dict]:
+    """Ingest A = P+Q and B = Q+R (not twins of each other), record their splits and folds as
+    `placed` says ({"A": (split, fold)}), and return a file P+Q+R, a twin of both."""
+    p, q, r = prose(1), prose(2), prose(3)
+    ids = {}
+    for name, text in (("A", p + q), ("B", q + r)):
+        source = tmp_path / f"{name}.txt"
+        source.write_text(text, encoding="utf-8")
+        assert khc("ingest", str(source), root=project_dir)[0] == 0
+        ids[name] = max(read_split_file(project_dir / "corpus" / "splits.csv", "splits.csv"))
+    split_file, fold_file = project_dir / "corpus" / "splits.csv", project_dir / "corpus" / "folds.csv"
+    lines = [x for x in split_file.read_text().splitlines() if x.split(",")[0] not in ids.values()]
+    split_file.write_text("\n".join([*lines, *(f"{ids[n]},{placed[n][0]}" for n in ids)]) + "\n")
+    with fold_file.open("a") as handle:
+        handle.writelines(f"{ids[n]},{placed[n][1]}\n" for n in ids if placed[n][1] is not None)
+    both = tmp_path / "both.txt"
+    both.write_text(p + q + r, encoding="utf-8")
+    return both, ids
+
+
+@pytest.mark.parametrize(
+    ("placed", "named"),
+    [
+        ({"A": ("train", 0), "B": ("train", 1)}, "different folds"),
+        ({"A": ("train", 0), "B": ("validation", 1)}, "different splits"),
+        ({"A": ("train", 2), "B": ("test", None)}, "different splits"),
+    ],
+)
+def test_ingest_refuses_a_twin_of_articles_in_different_folds_or_splits(project_dir, tmp_path, capsys, placed, named):
+    both, ids = twins_apart(project_dir, tmp_path, capsys, placed)
+    before = tree_digest(project_dir / "corpus")
+    code, _, err = khc("ingest", str(both), "--allow-near-duplicate", "a merged copy", root=project_dir, capsys=capsys)
+    assert code == 1 and named in err and str(both) in err
+    assert ids["A"] in err and ids["B"] in err and "what to do:" in err
+    assert tree_digest(project_dir / "corpus") == before
+    assert khc("build", root=project_dir, capsys=capsys)[0] == 0  # the corpus is left as it was: it still builds

@@ -150,3 +150,16 @@ def test_warming_the_cache_stores_what_the_check_would_compute(tmp_path):
     assert neardup.warm_cache(cache, ["a", "b"], texts) == 0
     stored = neardup.SignatureCache.load(cache).of(["a", "b"], ["ignored: cached", "ignored: cached"])
     assert (stored == neardup.signatures(texts)).all()
+
+
+def test_twin_group_follows_the_recorded_links_of_earlier_ingests():
+    records = [
+        {"article_id": "khc-000001"},
+        {"article_id": "khc-000002", "near_duplicate_of": "khc-000001"},
+        {"article_id": "khc-000003", "near_duplicate_of": "khc-000002"},
+        {"article_id": "khc-000004"},
+        {"article_id": "khc-000005", "near_duplicate_of": "khc-000004"},
+    ]
+    group = neardup.twin_group([neardup.Twin("khc-000003", 0.7)], records)
+    assert group == ["khc-000001", "khc-000002", "khc-000003"]
+    assert neardup.twin_group([neardup.Twin("khc-000004", 0.6)], records) == ["khc-000004", "khc-000005"]

@@ -232,3 +232,21 @@ def test_after_an_idle_moment_a_pull_lists_only_what_changed_since_the_mark(root
     fake.tasks[101]["annotations"][0]["updated_at"] = fake.tasks[101]["updated_at"] = stamp(now)
     second = pulled(root, fake)
     assert (second.coverage, second.listed, second.tasks) == ("delta", 1, 1)
+
+
+@pytest.mark.parametrize("incremental", [False, True])
+def test_a_pull_reads_the_corpus_once(root, monkeypatch, incremental):
+    """The corpus is read and checked whole (every text hashed): a pull, full or incremental, reads it once."""
+    from builders.corpus import records
+
+    fake = FakeProject(4)
+    fake.annotate(101, 1)
+    pulled(root, fake, now=datetime(2026, 12, 1, tzinfo=UTC))
+    if incremental:
+        fake.annotate(102, 2)
+    reads = []
+    real = records.read_records
+    monkeypatch.setattr(records, "read_records", lambda project: reads.append(1) or real(project))
+    result = pulled(root, fake, now=datetime(2026, 12, 2, tzinfo=UTC), full=not incremental)
+    assert result.coverage == ("delta" if incremental else "full") and result.tasks > 0
+    assert len(reads) == 1

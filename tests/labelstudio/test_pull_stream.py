@@ -12,9 +12,14 @@ from datetime import UTC, datetime
 
 import pytest
 
+from builders.build.read import iter_tasks
+from builders.errors import KhcError
 from builders.labelstudio.connection import connect
+from builders.labelstudio.fetch import list_predictions
+from builders.labelstudio.importing import import_download
 from builders.labelstudio.pseudonyms import Pseudonyms
 from builders.labelstudio.pull import pull
+from builders.labelstudio.spill import spilled_predictions
 from builders.labelstudio.storing import pseudonymise
 from builders.project import load_project
 from tests.conftest import FIXTURES, copy_project, declare, load_export
@@ -43,7 +48,7 @@ def raw_export(copies: int = 1) -> list[dict]:
     return tasks
 
 
-def fake_label_studio(body: bytes, first_task: dict):
+def fake_label_studio(body: bytes, first_task: dict, predictions: bytes | list = PREDICTIONS):
     def answer(method, path, headers):
         if path.startswith("/api/current-user/whoami"):
             return 200, {"id": 1, "email": USERS[1]}
@@ -55,7 +60,7 @@ def fake_label_studio(body: bytes, first_task: dict):
         if path.startswith("/api/projects/5"):
             return 200, {"id": 5, "title": "fake"}
         if path.startswith("/api/predictions/"):
-            return 200, PREDICTIONS
+            return 200, predictions
         if path.startswith("/api/users/"):
             return 200, [{"id": i, "email": e} for i, e in USERS.items()]
         return 404, {"detail": "not found"}
@@ -95,14 +100,17 @@ def test_an_empty_project_streams_to_an_empty_list(tmp_path, map_path):  # noqa:
     assert result.path.read_bytes() == (json.dumps([], indent=1) + "\n").encode()
 
 
-def traced_peak(tmp_path, pseudonym_map, copies: int) -> tuple[int, int]:
-    """Peak traced memory of a full pull of `copies` times the fixture's tasks, and the export's size."""
+def traced_peak(tmp_path, pseudonym_map, copies: int, predicted: bool = False) -> tuple[int, int]:
+    """Peak traced memory of a full pull of `copies` times the fixture's tasks, and the size of
+    the export (with `predicted`, of the predictions' answer: a large prediction for every task)."""
     tasks = raw_export(copies)
     body = json.dumps(tasks, ensure_ascii=False).encode("utf-8")
     first = tasks[0]
-    del tasks  # the server's answer is bytes made beforehand: what is traced is the pull's
+    listed = [large_prediction(t["id"]) for t in tasks] if predicted else PREDICTIONS
+    predictions = json.dumps(listed, ensure_ascii=False).encode("utf-8")
+    del tasks, listed  # the server's answers are bytes made beforehand: what is traced is the pull's
     root = project(tmp_path / f"copies-{copies}")
-    with fake_server(fake_label_studio(body, first)) as url:
+    with fake_server(fake_label_studio(body, first, predictions)) as url:
         conn = connect(url, "t" * 20)
         tracemalloc.start()
         try:
@@ -111,7 +119,18 @@ def traced_peak(tmp_path, pseudonym_map, copies: int) -> tuple[int, int]:
         finally:
             tracemalloc.stop()
     assert result.tasks == copies * len(raw_export())
-    return peak, len(body)
+    if predicted:
+        assert all(len(t["predictions"]) == 1 for t in iter_tasks(result.path, result.path.name))
+    return peak, len(predictions if predicted else body)
+
+
+def large_prediction(task: int) -> dict:
+    """A prediction as long as a pre-annotated article's: 40 regions."""
+    region = {"from_name": "claim", "to_name": "text", "type": "labels", "score": 0.8125,
+              "value": {"start": 10, "end": 200, "text": "ketamine — 治療 " * 12, "labels": ["efficacy"]}}  # fmt: skip
+    result = [{**region, "id": f"r{task}-{i}"} for i in range(40)]
+    return {"id": 10_000 + task, "task": task, "model_version": "m1", "result": result, "project": 5, "score": 0.5,
+            "created_at": "2026-11-01T00:00:00.000000Z", "updated_at": "2026-11-01T00:00:00.000000Z"}  # fmt: skip
 
 
 def test_a_full_pull_holds_one_task_at_a_time_not_the_export(tmp_path, map_path):  # noqa: F811
@@ -121,6 +140,58 @@ def test_a_full_pull_holds_one_task_at_a_time_not_the_export(tmp_path, map_path)
     # what grows is the pull's cached state (ids and times) and the download's 1 MiB read buffers.
     grown = large_size - small_size
     assert large - small < grown / 5, f"{(large - small) / 2**20:.1f} MiB more for {grown / 2**20:.1f} MiB more"
+
+
+def test_a_full_pull_holds_one_task_s_predictions_at_a_time_not_the_project_s(tmp_path, map_path):  # noqa: F811
+    small, small_size = traced_peak(tmp_path, map_path, 10, predicted=True)
+    large, large_size = traced_peak(tmp_path, map_path, 300, predicted=True)
+    # The SDK's whole answer, parsed and built into models, would add several times its growth.
+    grown = large_size - small_size
+    assert large - small < grown / 5, f"{(large - small) / 2**20:.1f} MiB more for {grown / 2**20:.1f} MiB more"
+
+
+def test_spilled_predictions_are_the_ones_the_sdk_lists(tmp_path):
+    """Built as the SDK builds them, so the snapshot's bytes are the same: fields the server left
+    out, times, floats and non-ASCII text included."""
+    listed = [large_prediction(101), {"id": 18, "task": 102, "result": [{"value": {"x": 1.0, "t": "é"}}]},
+              {**PREDICTIONS[0], "id": 19}]  # fmt: skip
+    root = project(tmp_path)
+    with fake_server(fake_label_studio(b"[]", {"id": 1}, listed)) as url:
+        conn = connect(url, "t" * 20)
+        expected = list_predictions(conn, 5)
+        with spilled_predictions(conn, load_project(root), 5) as spill:
+            got = {task: spill.get(task) for task in (101, 102, 103)}
+            assert any(p.name.endswith(".partial") for p in (root / "annotations" / "exports").iterdir())
+    assert got == {**expected, 103: []} and list(expected) == [101, 102]
+    assert not (root / "annotations" / "exports").exists()  # the spill file and the folder made for it are gone
+
+
+@pytest.mark.parametrize("answer", [b'{"detail": "x"}', b'[{"id": 1}]', b'[{"id": 1, "task": 2}'])
+def test_a_predictions_answer_that_is_not_label_studio_s_leaves_nothing(tmp_path, map_path, answer):  # noqa: F811
+    root = project(tmp_path)
+    tasks = raw_export()
+    body = json.dumps(tasks).encode()
+    with fake_server(fake_label_studio(body, tasks[0], answer)) as url, pytest.raises(KhcError, match="not what Label"):
+        pull(load_project(root), connect(url, "t" * 20), 5, map_path=map_path)
+    assert not (root / "annotations" / "exports").exists() and not map_path.exists()
+
+
+def test_an_imported_download_gets_the_spilled_predictions(tmp_path, map_path):  # noqa: F811
+    """`khc ls import` writes through the same code: the download's prediction ids become the
+    predictions the server lists, in the bytes the SDK's whole list gave."""
+    tasks = [{**t, "project": 5} for t in raw_export()]
+    download = tmp_path / "project-5-at-2026-11-02-10-30-abcdef.json"
+    download.write_text(json.dumps(tasks, ensure_ascii=False), encoding="utf-8")
+    listed = [large_prediction(t["id"]) for t in tasks]
+    root = project(tmp_path)
+    with fake_server(fake_label_studio(b"[]", tasks[0], listed)) as url:
+        conn = connect(url, "t" * 20)
+        result = import_download(load_project(root), conn, download, 5, full=True, map_path=map_path,
+                                 now=datetime.now(UTC))  # fmt: skip
+        predictions = list_predictions(conn, 5)  # before the spill: the SDK's list (its times rewritten)
+    whole = pseudonymise(tasks, predictions, USERS, Pseudonyms(map_path), server=conn.url)
+    assert result.path.read_bytes() == (json.dumps(whole, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode()
+    assert sorted(p.name for p in result.path.parent.iterdir()) == sorted([result.path.name, "snapshots.json"])
 
 
 def test_a_download_that_is_not_an_export_leaves_nothing(tmp_path, map_path):  # noqa: F811
