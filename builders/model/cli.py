@@ -85,9 +85,9 @@ def add_model_commands(sub) -> None:
     model = sub.add_parser(
         "model",
         help="train and evaluate the baseline model that pre-annotates new articles",
-        description="A small baseline (pysbd candidates, TF-IDF and cue features, scikit-learn) learnt from "
-        "the current build's labels; nothing is downloaded. Trained models are rebuilt deterministically and "
-        "are not committed (models/ is git-ignored).",
+        description="A small baseline (BlingFire sentence candidates, TF-IDF and cue features, scikit-learn) "
+        "learnt from the current build's labels; nothing is downloaded. Trained models are rebuilt "
+        "deterministically and are not committed (models/ is git-ignored).",
     )
     model_sub = model.add_subparsers(dest="model_command", metavar="COMMAND")
     p = model_sub.add_parser(

@@ -15,9 +15,7 @@ A figure with nothing to count is None with the reason in `notes`, never NaN.
 
 from __future__ import annotations
 
-import multiprocessing
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -26,16 +24,10 @@ from builders.build.spans import MATCH_IOU, iou
 from builders.model.data import TrainingData
 from builders.model.features import with_cues
 from builders.model.folds import cv_groups
+from builders.model.forked import PARALLEL_MIN_ARTICLES, forked_map
 from builders.model.predict import claim_labels, predict_answers, predict_spans
 from builders.model.scoring import detection_counts, f1_counts
-from builders.model.train import (
-    PARALLEL_MIN_ARTICLES,
-    WORKERS,
-    Fitted,
-    article_targets,
-    candidate_table,
-    fit,
-)
+from builders.model.train import Fitted, article_targets, candidate_table, fit
 from builders.progress import note
 from builders.schema import CLAIM_TYPE, EVIDENCE, EVIDENCE_EXPLAINED, HARMS_EXPLAINED, RISK_DISCLOSURES
 
@@ -178,28 +170,19 @@ def _split(data: TrainingData, table: pd.DataFrame, fold_of_article: np.ndarray,
     return inside, claims_in, table_in, part
 
 
-_SHARED: list[tuple] = []  # what the forked fold workers inherit (never pickled to them)
-
-
-def _fit_fold(fold: int) -> Fitted:
-    data, seed, table, fold_of_article = _SHARED[0]
+def _fit_fold(fold: int, shared: tuple) -> Fitted:
+    data, seed, table, fold_of_article = shared
     _, _, table_in, part = _split(data, table, fold_of_article, fold)
     return fit(part, seed, table[~table_in])
 
 
 def _fold_models(data: TrainingData, seed: int, table: pd.DataFrame, fold_of_article: np.ndarray):
     """(fold, the model fitted without it), fold by fold. From `PARALLEL_MIN_ARTICLES` articles on,
-    the folds are fitted in `WORKERS` forked processes (each fit is seeded, so the same models)."""
+    the folds are fitted in forked worker processes (each fit is seeded, so the same models)."""
     order = sorted(set(fold_of_article.tolist()))
-    _SHARED[:] = [(data, seed, table, fold_of_article)]
-    try:
-        if len(data.articles) < PARALLEL_MIN_ARTICLES:
-            yield from ((fold, _fit_fold(fold)) for fold in order)
-            return
-        with ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("fork")) as pool:
-            yield from zip(order, pool.map(_fit_fold, order), strict=True)
-    finally:
-        _SHARED.clear()
+    shared = (data, seed, table, fold_of_article)
+    parallel = len(data.articles) >= PARALLEL_MIN_ARTICLES
+    yield from zip(order, forked_map(_fit_fold, order, shared, parallel=parallel), strict=True)
 
 
 def _only(data: TrainingData, kept: set[str]) -> TrainingData:

@@ -48,10 +48,12 @@ CUES: dict[str, str] = {
     "mechanism": r"\b(?:receptors?|glutamate|NMDA|neurotransmitters?|brain|synap\w*|neuro\w*)\b",
     "dose": r"\b(?:mg|dose|doses|dosage|infusions?|intravenous|nasal|sessions?|minutes|weeks)\b",
 }
-_COMPILED = [
-    re.compile(pattern, re.IGNORECASE if name not in {"author_year", "regulator"} else 0)
-    for name, pattern in CUES.items()
-]
+_CASED = {"author_year", "regulator"}  # the cues whose case matters
+_COMPILED = [re.compile(pattern, re.IGNORECASE if name not in _CASED else 0) for name, pattern in CUES.items()]
+# For ASCII text (every generated article, most real ones) the same matches, about twice as fast:
+# ASCII classes, and the case-blind cues as lowercase patterns over the lowercased text (ASCII
+# lowercasing keeps every offset and which characters are word characters).
+_ASCII = [(re.compile(p if n in _CASED else p.lower(), re.ASCII), n not in _CASED) for n, p in CUES.items()]
 
 
 CUE_COLUMNS = [*(f"cue_{name}" for name in CUES), "cue_words"]
@@ -64,9 +66,14 @@ _CACHE: dict[str, Matches] = {}
 
 def scan_cues(text: str) -> Matches:
     """Per cue, the (starts, ends) of its matches in `text` (None: no match)."""
+    if text.isascii():
+        lowered = text.lower()
+        runs = [pattern.finditer(lowered if blind else text) for pattern, blind in _ASCII]
+    else:
+        runs = [pattern.finditer(text) for pattern in _COMPILED]
     out = []
-    for pattern in _COMPILED:
-        found = [(m.start(), m.end()) for m in pattern.finditer(text)]
+    for run in runs:
+        found = [m.span() for m in run]
         out.append(tuple(np.array(found, dtype=np.int64).T) if found else None)
     return tuple(out)
 

@@ -17,6 +17,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from builders.corpus.records import load_corpus
 from builders.errors import KhcError, Problem
@@ -84,37 +85,57 @@ def preannotate_with_model(
     chosen = choose_articles(project, corpus["article_id"].tolist(), named)
     rows = corpus[corpus["article_id"].isin(set(chosen))].sort_values("article_id")
     note(f"predicting for {len(rows)} articles with {card['model_version']}")
-    found = predict(fitted, rows[["article_id", "text"]], notes=True) if len(rows) else {}
+    make = _task_maker(rows, card["model_version"], project.guideline_version())
+    found = predict(fitted, rows[["article_id", "text"]], notes=True, then=make) if len(rows) else {}
     note("writing the predictions")
-    guideline_version = project.guideline_version()
     out = project.predictions_dir / f"{card['model_version']}.json"
-    tasks = _existing(out, project)
-    empty = []
-    config_sha256 = labeling_config_sha256()  # once, not per task
-    for row in rows.itertuples(index=False):
-        result = result_of(row.article_id, found[row.article_id])
-        if not result:  # an empty prediction would decide the article has no claims: leave it out
-            empty.append(row.article_id)
-            continue
-        tasks[row.article_id] = {
-            "data": task_data(row, guideline_version, config_sha256),
-            "predictions": [{"model_version": card["model_version"], "score": task_score(result), "result": result}],
-        }
-    written = [a for a in chosen if a not in empty]
+    tasks: dict[str, dict | str] = {**_existing(out, project)}
+    empty = [a for a in rows["article_id"] if found[a] is None]
+    tasks.update((a, line) for a, line in found.items() if line is not None)
+    written = [a for a in chosen if a not in set(empty)]
     if written:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(".json.tmp")
-        ordered = [tasks[a] for a in sorted(tasks)]
-        tmp.write_text(task_lines(ordered), encoding="utf-8")
+        write_task_lines(tmp, [tasks[a] for a in sorted(tasks)])
         tmp.replace(out)
     return out, card, written, empty
 
 
-def task_lines(tasks: list[dict]) -> str:
-    """A JSON array with one task per line: diffs stay per article, and each line is encoded by the
-    standard library's C encoder (an indented dump goes through its pure-Python one: 4 ms a task)."""
-    lines = ",\n".join(json.dumps(task, ensure_ascii=False, separators=(",", ":")) for task in tasks)
-    return f"[\n{lines}\n]\n"
+def _task_maker(rows: pd.DataFrame, model_version: str, guideline_version: str):
+    """(article_id, prediction) → the task's line of the predictions file, or None when nothing
+    is predicted (an empty prediction would decide the article has no claims: it is left out).
+    Called in the worker that predicted the article (predict's `then`): only the line comes back."""
+    config_sha256 = labeling_config_sha256()  # once, not per task
+    by_id = {row.article_id: row for row in rows.itertuples(index=False)}
+
+    def make(article_id: str, found: ArticlePrediction) -> str | None:
+        result = result_of(article_id, found)
+        if not result:
+            return None
+        task = {
+            "data": task_data(by_id[article_id], guideline_version, config_sha256),
+            "predictions": [{"model_version": model_version, "score": task_score(result), "result": result}],
+        }
+        return task_line(task)
+
+    return make
+
+
+def task_line(task: dict) -> str:
+    return json.dumps(task, ensure_ascii=False, separators=(",", ":"))
+
+
+def write_task_lines(path: Path, tasks: list[dict | str]) -> None:
+    """A JSON array with one task per line (a task given as a dict, or as its `task_line`): diffs
+    stay per article, and each line is encoded by the standard library's C encoder (an indented
+    dump goes through its pure-Python one: 4 ms a task). Written line by line: the file is never
+    held whole in memory (about 29 KB a generated article)."""
+    with path.open("w", encoding="utf-8") as out:
+        out.write("[\n")
+        for number, task in enumerate(tasks):
+            out.write(",\n" if number else "")
+            out.write(task if isinstance(task, str) else task_line(task))
+        out.write("\n]\n")
 
 
 def _existing(path: Path, project: Project) -> dict[str, dict]:

@@ -10,22 +10,17 @@ probability.
 
 from __future__ import annotations
 
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from builders.model.features import article_frame
-from builders.model.train import (
-    CLAIM_TARGETS,
-    PARALLEL_MIN_ARTICLES,
-    WORKERS,
-    Fitted,
-    candidate_table,
-    candidate_tables,
-)
+from builders.model.forked import PARALLEL_MIN_ARTICLES, forked_map
+from builders.model.train import CLAIM_TARGETS, Fitted, candidate_table, candidate_tables
+from builders.model.vectors import fast_words
 from builders.progress import note
 from builders.schema import CLAIM_TYPE, EVIDENCE, EVIDENCE_EXPLAINED, HARMS_EXPLAINED, RISK_DISCLOSURES
 
@@ -40,7 +35,8 @@ class ArticlePrediction:
 
 def positive_probability(estimator, table: pd.DataFrame) -> np.ndarray:
     classes = list(estimator.classes_)
-    probability = estimator.predict_proba(table)
+    with fast_words(estimator[0]):  # the pipeline's features
+        probability = estimator.predict_proba(table)
     if True in classes:
         return probability[:, classes.index(True)]
     return np.zeros(len(table))  # trained on negatives only: nothing is a claim
@@ -114,58 +110,59 @@ def predict_answers(
 
 BATCH_ARTICLES = 2000  # articles predicted before the next progress line
 PART_ARTICLES = 100  # articles a worker predicts at once: bounds the feature matrices' memory
-_FITTED: list[Fitted] = []  # the model the forked workers inherit (never pickled to them)
 
 
-def predict(fitted: Fitted, articles: pd.DataFrame, *, notes: bool = False) -> dict[str, ArticlePrediction]:
-    """{article_id: prediction} for `articles` (article_id, text). From `PARALLEL_MIN_ARTICLES` on,
-    parts of `PART_ARTICLES` are predicted whole (segmented, vectorised, classified) in `WORKERS`
-    forked processes; rows do not depend on each other, so parts change no prediction. `notes`:
-    a progress line every `BATCH_ARTICLES` articles (benchmarks/)."""
-    out = {a: ArticlePrediction() for a in articles["article_id"]}
-    pairs = list(zip(articles["article_id"], articles["text"], strict=True))
+def predict(
+    fitted: Fitted,
+    articles: pd.DataFrame,
+    *,
+    notes: bool = False,
+    then: Callable[[str, ArticlePrediction], Any] | None = None,
+) -> dict[str, Any]:
+    """{article_id: prediction} for `articles` (article_id, text), or {article_id: then(article_id,
+    prediction)} made where the prediction is (`then` turns it into what the caller keeps, e.g. a
+    task's JSON, in the worker). From `PARALLEL_MIN_ARTICLES` on, parts of `PART_ARTICLES` are
+    predicted whole (segmented, vectorised, classified) in forked worker processes; rows do not
+    depend on each other, so parts change no prediction. `notes`: a progress line every
+    `BATCH_ARTICLES` articles (benchmarks/)."""
+    pairs = list(zip(articles["article_id"].tolist(), articles["text"].tolist(), strict=True))
     parts = [pairs[i : i + PART_ARTICLES] for i in range(0, len(pairs), PART_ARTICLES)]
-    if len(pairs) < PARALLEL_MIN_ARTICLES:
-        done = (_predict_part(part, fitted) for part in parts)
-    else:
-        _FITTED[:] = [fitted]
-        pool = ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("fork"))
-        done = pool.map(_predict_part, parts)
-    try:
-        for number, found in enumerate(done, start=1):
-            first = (number - 1) * PART_ARTICLES
-            if notes and first % BATCH_ARTICLES == 0:  # a line per batch (when its first part is done)
-                last = min(first + BATCH_ARTICLES, len(pairs))
-                note(f"articles {first + 1}–{last}: candidates, claims and answers")
-            out.update(found)
-    finally:
-        if len(pairs) >= PARALLEL_MIN_ARTICLES:
-            pool.shutdown()
-            _FITTED.clear()
+    done = forked_map(_predict_part, parts, (fitted, then), parallel=len(pairs) >= PARALLEL_MIN_ARTICLES)
+    out: dict[str, Any] = {}
+    for number, found in enumerate(done, start=1):
+        first = (number - 1) * PART_ARTICLES
+        if notes and first % BATCH_ARTICLES == 0:  # a line per batch (when its first part is done)
+            last = min(first + BATCH_ARTICLES, len(pairs))
+            note(f"articles {first + 1}–{last}: candidates, claims and answers")
+        out.update(found)
     return out
 
 
-def _predict_part(pairs: list[tuple[str, str]], fitted: Fitted | None = None) -> dict[str, ArticlePrediction]:
-    fitted = fitted or _FITTED[0]
-    articles = pd.DataFrame(pairs, columns=["article_id", "text"])
+def _predict_part(pairs: list[tuple[str, str]], shared: tuple) -> dict[str, Any]:
+    fitted, then = shared
+    articles = pd.DataFrame(pairs, columns=["article_id", "text"], dtype=object)
     table, whole = candidate_tables(articles, parallel=False)
-    found = {a: ArticlePrediction() for a in articles["article_id"]}
+    found = {a: ArticlePrediction() for a, _ in pairs}
     _collect(fitted, articles, table, whole, found)
-    return found
+    return found if then is None else {a: then(a, prediction) for a, prediction in found.items()}
 
 
 def _collect(
     fitted: Fitted, articles: pd.DataFrame, table: pd.DataFrame, whole: pd.DataFrame, out: dict[str, ArticlePrediction]
 ) -> None:
-    for row in predict_spans(fitted, articles, table).itertuples(index=False):
-        out[row.article_id].spans.append(
+    spans = predict_spans(fitted, articles, table)
+    columns = ["article_id", "start", "end", "text", "claim_type", "evidence", "score"]
+    for article_id, start, end, text, claim_type, evidence, score in zip(
+        *(spans[c].tolist() for c in columns), strict=True
+    ):  # column lists, not itertuples: no pandas scalar per cell
+        out[article_id].spans.append(
             {
-                "start": int(row.start),
-                "end": int(row.end),
-                "text": row.text,
-                CLAIM_TYPE.name: row.claim_type,
-                EVIDENCE.name: row.evidence,
-                "score": float(row.score),
+                "start": start,
+                "end": end,
+                "text": text,
+                CLAIM_TYPE.name: claim_type,
+                EVIDENCE.name: evidence,
+                "score": score,
             }
         )
     has_text = articles["text"].str.strip().astype(bool).to_numpy()  # no text, nothing to answer about

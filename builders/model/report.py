@@ -65,7 +65,7 @@ def baseline_section(evaluation: dict, model_version: str | None = None) -> str:
         "## Baseline",
         "",
         f"A small baseline{f' (`{model_version}`)' if model_version else ''} trained by `khc model train`: "
-        "pysbd sentences and clauses as claim candidates, word TF-IDF plus cue counts, logistic regression "
+        "BlingFire sentences and clauses as claim candidates, word TF-IDF plus cue counts, logistic regression "
         "(scikit-learn, balanced class weights), no downloaded weights; the detection threshold is tuned on "
         "articles held out inside each training fold, never on the fold being scored. Test-split articles "
         "are never used.",

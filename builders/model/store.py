@@ -27,7 +27,7 @@ from builders.schema import SCHEMA_VERSION
 MODEL_FILE = "model.skops"
 CARD_FILE = "card.json"
 CARD_FORMAT = 2  # 2: shared vectorisers, cue columns, tuned detection threshold
-LIBRARIES = ("scikit-learn", "skops", "pysbd", "numpy", "scipy")
+LIBRARIES = ("scikit-learn", "skops", "blingfire", "numpy", "scipy")
 # Types of a baseline that skops does not trust by default: none (its scikit-learn parts it
 # does), so a file holding any untrusted type is refused.
 TRUSTED: list[str] = []

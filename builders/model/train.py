@@ -11,8 +11,6 @@ no model (its predictions are left out and the evaluation says why).
 
 from __future__ import annotations
 
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,51 +32,65 @@ from builders.model.features import (
     text_features,
     with_cues,
 )
+from builders.model.forked import PARALLEL_MIN_ARTICLES, forked_map
+from builders.model.vectors import fast_words
 from builders.progress import note
 from builders.project import Project
 from builders.schema import CLAIM_TYPE, EVIDENCE, EVIDENCE_EXPLAINED, HARMS_EXPLAINED, RISK_DISCLOSURES
 
-PARALLEL_MIN_ARTICLES = 400
-WORKERS = 2  # the machine's cores
 BATCH = 100
 CANDIDATE_COLUMNS = ["article_id", "start", "end", "kind", "sentence", "coverage", "position", "text"]
 
 
-def _rows(batch: list[tuple[str, str]], scans: bool = False) -> tuple[list[tuple], list[list[float]], list]:
-    """(candidate rows, each article's own cue row, its cue scans if `scans`): one cue scan per
-    article serves its candidates, itself and (sent back from a worker) its claims."""
-    rows, article_cues, scanned = [], [], []
+Rows = tuple[dict[str, list], np.ndarray, np.ndarray, list]
+
+
+def _rows(batch: list[tuple[str, str]], scans: bool = False) -> Rows:
+    """(the candidates' columns, their cue rows, each article's own cue row, its cue scans if
+    `scans`), by column: one cue scan per article serves its candidates, itself and (sent back from
+    a worker) its claims."""
+    columns: dict[str, list] = {name: [] for name in CANDIDATE_COLUMNS}
+    cue_blocks, scanned = [], []
     for article_id, text in batch:
         found = candidates(text)
-        cues = cue_rows(text, [*((c.start, c.end) for c in found), (0, len(text))]).tolist()
-        article_cues.append(cues.pop())
+        cue_blocks.append(cue_rows(text, [*((c.start, c.end) for c in found), (0, len(text))]))
         scanned += [cue_matches(text)] if scans else []
-        rows += [
-            (article_id, c.start, c.end, c.kind, c.sentence, c.coverage, c.position, text[c.start : c.end], *cue)
-            for c, cue in zip(found, cues, strict=True)
-        ]
-    return rows, article_cues, scanned
+        columns["article_id"] += [article_id] * len(found)
+        for name in ("start", "end", "kind", "sentence", "coverage", "position"):
+            columns[name] += [getattr(c, name) for c in found]
+        columns["text"] += [text[c.start : c.end] for c in found]
+    cues = np.vstack(cue_blocks) if cue_blocks else np.zeros((0, len(CUE_COLUMNS)))
+    last = np.cumsum([len(block) for block in cue_blocks], dtype=np.int64) - 1  # each article's own row
+    inside = np.ones(len(cues), dtype=bool)
+    inside[last] = False
+    return columns, cues[inside], cues[last], scanned
 
 
-def _rows_with_scans(batch: list[tuple[str, str]]) -> tuple[list[tuple], list[list[float]], list]:
+def _rows_with_scans(batch: list[tuple[str, str]], _shared: None) -> Rows:
     return _rows(batch, scans=True)
 
 
 def candidate_tables(articles: pd.DataFrame, *, parallel: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(every candidate of every article, with its text and cue columns; the articles themselves
-    as `article_frame` gives them). pysbd and the cue scan cost about 10 ms an article, so a large
-    batch is done in `WORKERS` processes (the rows come back in order)."""
+    as `article_frame` gives them). Segmentation and the cue scan cost a few ms an article, so a
+    large batch is done in forked worker processes (the rows come back in order)."""
     pairs = list(zip(articles["article_id"], articles["text"], strict=True))
     if len(pairs) < PARALLEL_MIN_ARTICLES or not parallel:
         parts = [_rows(pairs)]
     else:
         batches = [pairs[i : i + BATCH] for i in range(0, len(pairs), BATCH)]
-        with ProcessPoolExecutor(WORKERS, mp_context=multiprocessing.get_context("fork")) as pool:
-            parts = list(pool.map(_rows_with_scans, batches))
-        for (_, text), found in zip(pairs, (s for _, _, scans in parts for s in scans), strict=True):
+        parts = list(forked_map(_rows_with_scans, batches, None, parallel=True))
+        for (_, text), found in zip(pairs, (s for *_, scans in parts for s in scans), strict=True):
             remember(text, found)  # the claims' cue rows need them here
-    table = pd.DataFrame([row for rows, _, _ in parts for row in rows], columns=[*CANDIDATE_COLUMNS, *CUE_COLUMNS])
-    cues = np.array([row for _, rows, _ in parts for row in rows], dtype=np.float64).reshape(-1, len(CUE_COLUMNS))
+    columns = {name: [v for part in parts for v in part[0][name]] for name in CANDIDATE_COLUMNS}
+    if not columns["start"]:  # no candidate: the empty table a list of rows gives
+        table = pd.DataFrame([], columns=[*CANDIDATE_COLUMNS, *CUE_COLUMNS])
+    else:
+        table = pd.DataFrame({name: values for name, values in columns.items() if name != "text"})
+        table["text"] = pd.Series(columns["text"], dtype=object)  # Python strings: read one by one
+        cues = np.vstack([part[1] for part in parts])
+        table = table.assign(**{name: cues[:, i] for i, name in enumerate(CUE_COLUMNS)})
+    cues = np.vstack([part[2] for part in parts]).reshape(-1, len(CUE_COLUMNS))
     whole = pd.DataFrame({"article_id": [a for a, _ in pairs], "start": 0, "end": [len(t) for _, t in pairs]})
     whole["text"] = [t for _, t in pairs]
     return table, whole.assign(**{name: cues[:, i] for i, name in enumerate(CUE_COLUMNS)})
@@ -149,7 +161,8 @@ class Fitted:
         vectorizer = self.estimators.get(features)
         if vectorizer is None or not n:
             return {name: ([None] * n, np.zeros(n)) for name in names}
-        matrix = vectorizer.transform(frame)
+        with fast_words(vectorizer):
+            matrix = vectorizer.transform(frame)
         out = {}
         for name in names:
             estimator = self.estimators.get(name)

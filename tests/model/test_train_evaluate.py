@@ -33,7 +33,7 @@ def test_card_records_what_decides_the_model(trained):
     assert card["model_version"].startswith("baseline-") and len(card["model_version"]) == len("baseline-") + 8
     assert card["schema_version"] == SCHEMA_VERSION
     assert card["guideline_version"] == project.guideline_version()
-    assert set(card["libraries"]) >= {"scikit-learn", "skops", "pysbd", "numpy", "python"}
+    assert set(card["libraries"]) >= {"scikit-learn", "skops", "blingfire", "numpy", "python"}
     assert card["training_data_sha256"] == load_training(project).sha256
     digest = hashlib.sha256((trained.model / "model.skops").read_bytes()).hexdigest()
     assert card["model_sha256"] == digest

@@ -1,0 +1,45 @@
+"""The cue scan: its ASCII fast path finds the matches the Unicode patterns find."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from builders.model.features import _COMPILED, CUES, scan_cues
+from tests.conftest import REPO
+
+MIXED_CASE = (
+    "Smith et al. (2019) and Jones and Lee 2021 wrote: DOI 10.1234/abc, see HTTPS://x.org or WWW.y.com; "
+    "NCT01234567, ISRCTN123, ClinicalTrials.gov. 40 Percent, 5 %, 3.5 mg. STUDIES, Trials, Research, "
+    "Meta-Analyses in the Journal, Published In The Lancet, JAMA, NEJM, Psychiatry. Research Suggests, "
+    "Experts, Some Studies. FDA approved it Off-Label, schedule III. I, My, Me, Patients Report, Stories. "
+    "You, Your, Talk To, Consult, Consider. Side Effects, RISKS, Adverse, Nausea, Dissociation, Addiction, "
+    "Abuse, Dependence, Misuse. Not Recommended, Should Not, Contraindicated, History Of. Supervised, "
+    "Monitored, Trained, Licensed, Clinical Setting. May, MIGHT, Preliminary, More Research, Not Yet. "
+    "Long-Term, LONG TERM. Than, Unlike, Compared, Traditional. NMDA Receptors, Glutamate, Neurons, "
+    "Synapses. Dose, Infusions, Intravenous, Nasal, Sessions, Minutes, Weeks. Kelvin sign free: fda approval."
+)
+
+
+def _unicode_scan(text: str) -> list[list[tuple[int, int]]]:
+    return [[m.span() for m in pattern.finditer(text)] for pattern in _COMPILED]
+
+
+def _spans(found) -> list[list[tuple[int, int]]]:
+    return [[] if f is None else list(zip(f[0].tolist(), f[1].tolist(), strict=True)) for f in found]
+
+
+def test_the_ascii_fast_path_finds_what_the_unicode_patterns_find():
+    texts = [json.loads(line)["text"] for line in (REPO / "corpus" / "articles.jsonl").read_text("utf-8").splitlines()]
+    assert any(t.isascii() for t in texts) and MIXED_CASE.isascii()
+    for text in [*texts, MIXED_CASE, MIXED_CASE.upper(), MIXED_CASE.lower()]:
+        assert _spans(scan_cues(text)) == _unicode_scan(text)
+    missed = [name for name, found in zip(CUES, scan_cues(MIXED_CASE), strict=True) if found is None]
+    assert not missed  # the text exercises every cue
+
+
+def test_non_ascii_text_keeps_the_unicode_patterns():
+    text = "Études show ketamine’s RISKS; the FDA approved it in 2019 — may help."
+    assert _spans(scan_cues(text)) == _unicode_scan(text)
+    assert np.array_equal(scan_cues(text)[list(CUES).index("year")][0], [text.index("2019")])
