@@ -50,7 +50,7 @@ def test_starting_a_build_does_not_import_the_model_libraries():
     # default of `--seed` in `khc model --help`; the build itself never needs them.
     code = (
         "import sys; from builders.cli import parser; parser(); import builders.build.pipeline; "
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'pysbd', 'skops'}))"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'sklearn', 'blingfire', 'pysbd', 'skops'}))"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr

@@ -13,12 +13,15 @@ among them; candidates of one sentence overlap, so the chosen ones are de-overla
 from __future__ import annotations
 
 import ctypes
+import platform
 import re
 from dataclasses import dataclass
+from functools import cache
 from typing import Literal
 
 import numpy as np
-from blingfire import blingfire as _BLINGFIRE  # the C library blingfire loads
+
+from builders.errors import fail
 
 Kind = Literal["sentence", "before", "after"]
 KINDS: tuple[Kind, ...] = ("sentence", "before", "after")
@@ -39,6 +42,21 @@ class Candidate:
     position: float  # where its sentence sits in the article, 0 (first) to 1 (last)
 
 
+@cache
+def blingfire_library() -> ctypes.CDLL:
+    """The C library the `blingfire` package loads; its wheel carries x86-64 builds only, so on
+    another processor the import fails with an OSError, said here with what to do."""
+    try:
+        from blingfire import blingfire as library
+    except OSError as exc:
+        fail(
+            f"the sentence segmenter BlingFire cannot load its C library on this {platform.machine()} machine ({exc})",
+            fix="run the model commands with an x86-64 Python (the blingfire wheel has no other build); "
+            "`khc build` and the Label Studio commands do not need it",
+        )
+    return library
+
+
 def segments(text: str) -> list[tuple[int, int]]:
     """(start, end) character offsets of BlingFire's sentences of `text`. Its C library is called
     directly: `blingfire.text_to_sentences_and_offsets` maps UTF-8 offsets to characters in a
@@ -48,7 +66,7 @@ def segments(text: str) -> list[tuple[int, int]]:
     raw = text.encode("utf-8")
     size = 2 * len(raw) + 16  # as blingfire's own wrapper allocates
     out, starts, ends = ctypes.create_string_buffer(size), (ctypes.c_int32 * size)(), (ctypes.c_int32 * size)()
-    length = _BLINGFIRE.TextToSentencesWithOffsets(
+    length = blingfire_library().TextToSentencesWithOffsets(
         ctypes.c_char_p(raw), ctypes.c_int(len(raw)), ctypes.byref(out), starts, ends, ctypes.c_int(size)
     )
     if length <= 0 or length > size:

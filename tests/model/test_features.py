@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from builders.model.features import _COMPILED, CUES, scan_cues
 from tests.conftest import REPO
@@ -43,3 +44,29 @@ def test_non_ascii_text_keeps_the_unicode_patterns():
     text = "Études show ketamine’s RISKS; the FDA approved it in 2019 — may help."
     assert _spans(scan_cues(text)) == _unicode_scan(text)
     assert np.array_equal(scan_cues(text)[list(CUES).index("year")][0], [text.index("2019")])
+
+
+def test_a_segmenter_that_cannot_load_says_what_to_do(monkeypatch):
+    """blingfire's wheel has x86-64 libraries only: elsewhere its import raises OSError, which
+    khc turns into an error naming the machine and what to do, not a traceback."""
+    import sys
+    import types
+
+    from builders.errors import KhcError
+    from builders.model import candidates
+
+    broken = types.ModuleType("blingfire")
+
+    def load(name):
+        raise OSError("libblingfiretokdll.so: cannot open shared object file: wrong ELF class")
+
+    broken.__getattr__ = load
+    monkeypatch.setitem(sys.modules, "blingfire", broken)
+    candidates.blingfire_library.cache_clear()
+    try:
+        with pytest.raises(KhcError) as caught:
+            candidates.segments("Ketamine helps. It is a claim.")
+    finally:
+        candidates.blingfire_library.cache_clear()
+    text = str(caught.value)
+    assert "BlingFire" in text and "x86-64" in text and "wrong ELF class" in text
