@@ -191,15 +191,14 @@ def _build(
             append_assignments(project.split_file, new_assignments)
             recorded.append(f"{project.rel(project.split_file)}: the splits of {len(new_assignments)} new article(s)")
         if refold:  # the re-split took articles out of the folds: the file is written anew
-            project.fold_file.unlink()
-            append_folds(project.fold_file, {**refold, **new_folds})
+            append_folds(project.fold_file, {**refold, **new_folds}, anew=True)
             recorded.append(f"{project.rel(project.fold_file)}: written anew for the re-split")
         elif new_folds:
             append_folds(project.fold_file, new_folds)
             recorded.append(f"{project.rel(project.fold_file)}: the folds of {len(new_folds)} new article(s)")
-        for recorded in (project.split_file, project.fold_file):
-            if recorded.is_file():
-                hashes[recorded] = sha256_file(recorded)
+        for record_file in (project.split_file, project.fold_file):
+            if record_file.is_file():
+                hashes[record_file] = sha256_file(record_file)
         rows = writer.finish()  # the Parquet files are complete before anything hashes them
         (stage / "README.md").write_text(readme, encoding="utf-8")
         write_json(stage / "agreement.json", agreement_report)

@@ -152,5 +152,5 @@ def _refuse_split_groups(recorded: dict[str, dict[str, int]], shown: str) -> Non
         raise KhcError(problems)
 
 
-def append_folds(path: Path, new: dict[str, int]) -> None:
-    append_records(path, HEADER, new)
+def append_folds(path: Path, new: dict[str, int], *, anew: bool = False) -> None:
+    append_records(path, HEADER, new, anew=anew)

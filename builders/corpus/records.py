@@ -103,7 +103,9 @@ def load_corpus(project: Project) -> pd.DataFrame:
             texts = []
     if problems:
         raise KhcError(problems)
-    if texts or not chunks:
+    if not chunks and not texts:  # no article: the empty frame of object columns it always was
+        return pd.DataFrame(columns=list(FIELDS))
+    if texts:
         chunks.append(pa.array(texts, type=pa.large_string()))
     del texts
     frame = pd.DataFrame(columns)

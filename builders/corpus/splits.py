@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import json
+import os
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -92,15 +94,27 @@ def append_assignments(path: Path, new: dict[str, str]) -> None:
     append_records(path, HEADER, new)
 
 
-def append_records(path: Path, header: list[str] | tuple[str, ...], new: dict) -> None:
-    """Append `article_id → value` rows, sorted, to a committed CSV record (header on a new file)."""
+def append_records(path: Path, header: list[str] | tuple[str, ...], new: dict, *, anew: bool = False) -> None:
+    """Append `article_id → value` rows, sorted, to a committed CSV record (header on a new file);
+    with `anew`, the file holds only the header and these rows. Written to a temporary file beside
+    it and renamed over it: a failure (a full disk) leaves the record exactly as it was."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fresh = not path.exists()
-    with path.open("a", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        if fresh:
-            writer.writerow(header)
-        writer.writerows(sorted(new.items()))
+    kept = b"" if anew or not path.exists() else path.read_bytes()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with tmp.open("wb") as raw:
+            raw.write(kept)
+            with io.TextIOWrapper(raw, encoding="utf-8", newline="", write_through=True) as handle:
+                writer = csv.writer(handle, lineterminator="\n")
+                if not kept:
+                    writer.writerow(header)
+                writer.writerows(sorted(new.items()))
+                handle.flush()
+                os.fsync(raw.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 # The split record: `splits` ({article_id: split}) in dist/manifest.json and in every release record.

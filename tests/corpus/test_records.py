@@ -56,3 +56,13 @@ def test_root_is_found_from_a_subfolder_like_git(project_dir: Path, monkeypatch,
     monkeypatch.chdir(project_dir.parent)
     code, _, err = khc("schema", capsys=capsys)
     assert code == 1 and "no khc.toml here or in any folder above" in err
+
+
+def test_an_empty_corpus_loads_as_an_empty_frame_of_its_fields(project_dir: Path):
+    """No article yet (a new project): every field a column, each of dtype object, as before the
+    corpus was read in batches (khc agreement and ls pull read such a frame)."""
+    project = load_project(project_dir)
+    project.corpus_file.write_text("", encoding="utf-8")
+    frame = load_corpus(project)
+    assert frame.empty and list(frame.columns) == list(FIELDS)
+    assert {str(t) for t in frame.dtypes} == {"object"}

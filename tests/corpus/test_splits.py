@@ -123,3 +123,30 @@ def test_a_new_project_gets_its_split_file_on_the_first_build(project_dir, capsy
     (project_dir / "corpus" / "folds.csv").unlink()  # a new project has no folds either
     assert khc("build", root=project_dir, capsys=capsys)[0] == 0
     assert len(read_split_file(project_dir / "corpus" / "splits.csv", "splits.csv")) == 5
+
+
+class DiskFull:
+    """A value whose text cannot be written: the disk filled while the record was appended."""
+
+    def __str__(self) -> str:
+        raise OSError(28, "No space left on device")
+
+
+@pytest.mark.parametrize("anew", [False, True])
+def test_a_record_whose_write_fails_is_left_as_it_was(tmp_path, anew):
+    """corpus/splits.csv and folds.csv are committed records: a write that fails halfway (a full
+    disk) leaves the file exactly as it was, with no partial row and no temporary file beside it."""
+    from builders.corpus.splits import HEADER, append_records
+
+    path = tmp_path / "splits.csv"
+    append_records(path, HEADER, {"khc-000001": "train", "khc-000002": "test"})
+    before = path.read_bytes()
+    rows = {f"khc-{n:06d}": "train" for n in range(3, 3000)} | {"khc-999999": DiskFull()}
+    with pytest.raises(OSError):
+        append_records(path, HEADER, rows, anew=anew)
+    assert path.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["splits.csv"]
+    append_records(path, HEADER, {"khc-000003": "validation"}, anew=anew)
+    expected = "khc-000003,validation\n" if anew else before.decode() + "khc-000003,validation\n"
+    assert path.read_text(encoding="utf-8").endswith(expected)
+    assert path.read_text(encoding="utf-8").startswith(",".join(HEADER) + "\n")

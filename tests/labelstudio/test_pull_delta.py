@@ -245,8 +245,8 @@ def test_a_pull_reads_the_corpus_once(root, monkeypatch, incremental):
     if incremental:
         fake.annotate(102, 2)
     reads = []
-    real = records.read_records
-    monkeypatch.setattr(records, "read_records", lambda project: reads.append(1) or real(project))
+    real = records._records  # what load_corpus and read_records both read the file with
+    monkeypatch.setattr(records, "_records", lambda project: reads.append(1) or real(project))
     result = pulled(root, fake, now=datetime(2026, 12, 2, tzinfo=UTC), full=not incremental)
     assert result.coverage == ("delta" if incremental else "full") and result.tasks > 0
     assert len(reads) == 1
