@@ -26,6 +26,7 @@ last stage line, instead of taking the machine down.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -76,6 +77,12 @@ def tree_rss_mib(pid: int) -> float:
     return total_kib / 1024
 
 
+def kill_group(pid: int) -> None:
+    """Kill a job started in its own session and its helpers (its process group), unless gone."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGKILL)
+
+
 class Job:
     """One measured process: wall and CPU seconds (user + system, its waited-for children
     included), peak memory in MiB, and what it printed on stdout. (A plain class: the tests load
@@ -107,15 +114,21 @@ def run(command: list[str], stages: Path | None = None, cap_mib: float | None = 
                 peak[0] = max(peak[0], tree_rss_mib(process.pid))
                 if cap_mib is not None and peak[0] > cap_mib and not capped.is_set():
                     capped.set()
-                    os.killpg(process.pid, signal.SIGKILL)  # its own session: the job and its helpers
+                    kill_group(process.pid)
                 done.wait(0.02)
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        _pid, status, usage = os.wait4(process.pid, 0)
+        try:
+            _pid, status, usage = os.wait4(process.pid, 0)
+        except BaseException:  # Ctrl-C: the terminal's SIGINT never reaches the job's own session
+            kill_group(process.pid)
+            os.waitpid(process.pid, 0)
+            raise
+        finally:
+            done.set()
+            sampler.join()
         wall = time.perf_counter() - started
-        done.set()
-        sampler.join()
         if capped.is_set():
             sink.seek(0)
             stopped = stopped_text(peak[0], sink.read().decode(errors="replace"))

@@ -8,10 +8,8 @@ script, the memory of one build stage by stage (all its processes), killed above
 from __future__ import annotations
 
 import argparse
-import os
 import pstats
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -117,7 +115,7 @@ def memory_profile(command: list[str], limit_mib: float, every: float = 0.2) -> 
     processes every `every` seconds; kill it when that passes `limit_mib`. Returns one row per
     stage line ([stage, seconds since start, tree MiB at the line, highest tree MiB until the
     next line]), the highest tree MiB, and the exit code (None when it was killed)."""
-    from bench_build import tree_rss_mib  # bench_build imports this module
+    from bench_build import kill_group, tree_rss_mib  # bench_build imports this module
 
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, start_new_session=True)
     rows: list[list] = []
@@ -132,19 +130,24 @@ def memory_profile(command: list[str], limit_mib: float, every: float = 0.2) -> 
                 rows[-1][3] = max(rows[-1][3], now)
             if now > limit_mib and not killed[0]:
                 killed[0] = True
-                os.killpg(process.pid, signal.SIGKILL)
+                kill_group(process.pid)
             time.sleep(every)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    for line in process.stderr:
-        found = STAGE_LINE.match(line.strip())
-        if found:
-            now = tree_rss_mib(process.pid)
-            rows.append([found["stage"], time.monotonic() - started, now, now])
-        sys.stderr.write(line)
-    code = process.wait()
-    sampler.join()
+    try:
+        for line in process.stderr:
+            found = STAGE_LINE.match(line.strip())
+            if found:
+                now = tree_rss_mib(process.pid)
+                rows.append([found["stage"], time.monotonic() - started, now, now])
+            sys.stderr.write(line)
+        code = process.wait()
+    finally:  # Ctrl-C: the terminal's SIGINT never reaches the build's own session
+        if process.poll() is None:
+            kill_group(process.pid)
+            process.wait()
+        sampler.join()
     if killed[0]:
         rows.append([f"killed above {limit_mib:,.0f} MiB", time.monotonic() - started, highest[0], highest[0]])
     return rows, highest[0], None if killed[0] else code

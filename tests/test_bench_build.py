@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import signal
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -105,3 +108,62 @@ def test_a_job_above_the_memory_cap_is_stopped_and_says_where(tmp_path):
     )
     assert job.peak > 300
     assert bench.run([sys.executable, "-c", "print('fine')"], cap_mib=300).stopped is None
+
+
+def alive(pid: int) -> bool:
+    """The process is there and not a zombie (/proc: a zombie's state is Z)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+# A job that starts a helper of its own (as khc build does) and sleeps; both pids go to the file.
+SLEEPER = (
+    "import os, subprocess, sys, time\n"
+    "helper = subprocess.Popen(['sleep', '60'])\n"
+    "open(sys.argv[1] + '.tmp', 'w').write(f'{os.getpid()} {helper.pid}')\n"
+    "os.replace(sys.argv[1] + '.tmp', sys.argv[1])\n"
+    "time.sleep(60)\n"
+)
+
+
+def ctrl_c_once_started(pids: Path) -> threading.Thread:
+    """Send SIGINT to this (the main) thread once the job has written its pids, as Ctrl-C would."""
+    main = threading.main_thread().ident
+
+    def press() -> None:
+        for _ in range(500):
+            if pids.exists():
+                break
+            time.sleep(0.02)
+        signal.pthread_kill(main, signal.SIGINT)
+
+    thread = threading.Thread(target=press, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("script", ["bench_build", "profile_stages"])
+def test_ctrl_c_stops_the_job_and_its_helpers(tmp_path, script):
+    """The job runs in its own session (so the memory cap can kill all of it), where the terminal's
+    SIGINT never reaches it: an interrupted benchmark kills it itself."""
+    module = load(script)
+    pids = tmp_path / "pids"
+    command = [sys.executable, "-c", SLEEPER, str(pids)]
+    started = time.monotonic()
+    presser = ctrl_c_once_started(pids)
+    with pytest.raises(KeyboardInterrupt):
+        if script == "bench_build":
+            module.run(command, tmp_path / "stages")
+        else:
+            module.memory_profile(command, limit_mib=10_000)
+    presser.join()
+    job, helper = (int(p) for p in pids.read_text().split())
+    for _ in range(100):  # the helper, orphaned, is reaped by init
+        if not alive(helper):
+            break
+        time.sleep(0.05)
+    assert not alive(job) and not alive(helper)
+    assert time.monotonic() - started < 30

@@ -215,7 +215,9 @@ def write_remote(project: Project, conn: Connection, found: Remote, title: str, 
 
 
 def add_predictions(conn: Connection, found: Remote, predictions: dict, result: PushResult, written: list) -> None:
-    """Add each missing prediction of the declared model version to the tasks already there."""
+    """Add each missing prediction of the declared model version to the tasks already there; the
+    line in `written` counts them as they are added, so an error half-way names those before it."""
+    line = len(written)
     for article_id, (task_id, _sha) in sorted(found.tasks.items()):
         for prediction in predictions.get(article_id, []):
             if prediction["model_version"] not in found.predicted.get(task_id, set()):
@@ -226,5 +228,5 @@ def add_predictions(conn: Connection, found: Remote, predictions: dict, result: 
                     ),
                 )
                 result.imported_predictions += 1
-    if result.imported_predictions:
-        written.append(f"project {result.project_id}: {result.imported_predictions} predictions on existing tasks")
+                count = result.imported_predictions
+                written[line:] = [f"project {result.project_id}: {count} predictions on existing tasks"]

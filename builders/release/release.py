@@ -10,6 +10,7 @@ rebuilds the release from its commit and compares those hashes; `khc publish`
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from dataclasses import dataclass
@@ -92,12 +93,16 @@ def release(project: Project, version: str, *, tag: bool = False, skip_invalid: 
     # record lists every annotation left out, so a citation says what the release does not hold.
     build(project, out, version=version, date=date, skip_invalid=skip_invalid)
     written = [f"{project.rel(out)}/: the build of {version} (replaced on the next build)"]
-    with partly_done(written):
+    path = record_path(project, version)
+    retry = (  # the record is there and CHANGELOG.md as it was
+        f"remove {project.rel(path)} (a version with a record is refused as released; CHANGELOG.md is "
+        f"unchanged), then run the same `khc release {version}` again"
+    )
+    with partly_done(written, lambda: retry if written[-1].endswith("the release record") else None):
         refuse_files_the_build_wrote(project)
         record = release_record(project, version, commit, date, existing)
-        path = record_path(project, version)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+        write_whole(path, json.dumps(record, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
         written.append(f"{project.rel(path)}: the release record")
         update_changelog(project, record)
         written.append(f"CHANGELOG.md: the section of {version}")
@@ -187,7 +192,22 @@ def update_changelog(project: Project, record: dict) -> None:
         text = f"{head}{marker}\n\n{section}\n{notes.strip(chr(10))}\n" + (f"\n## {after}" if sep else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text, encoding="utf-8")
+    write_whole(path, text)
+
+
+def write_whole(path: Path, text: str) -> None:
+    """Write `path` whole or not at all: a temporary file in the same folder renamed over it, so a
+    failure (a full disk) leaves the old file as it was, and the temporary file is removed."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with tmp.open("w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def load_record(project: Project, version: str) -> dict:

@@ -4,6 +4,7 @@ against an in-memory Label Studio client that records every write."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -91,3 +92,27 @@ def test_preannotate_does_not_import_the_label_studio_sdk():
     code = "import sys, builders.model.preannotate; print('label_studio_sdk' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_a_failed_prediction_names_the_predictions_added_before_it(project):
+    corpus = load_corpus(project)
+    policy = project.annotation.predictions
+    source = next(project.root.glob("annotations/predictions/*.json"))
+    task = json.loads(source.read_text(encoding="utf-8"))[0]
+    free = [a for a in corpus.article_id if not policy.withheld(a)][:2]  # two predictions to add
+    tasks = [{**task, "data": {**task["data"], "article_id": article_id}} for article_id in free]
+    (source.parent / "second.json").write_text(json.dumps(tasks), encoding="utf-8")
+    client = FakeLabelStudio([{"article_id": r.article_id, "text": r.text} for r in corpus.itertuples()])
+    added: list[int] = []
+
+    def create(task, **kwargs):
+        if added:
+            raise KhcError(Problem("Label Studio answered HTTP 500 while it added a prediction"))
+        added.append(task)
+
+    client.predictions.create = create
+    with pytest.raises(KhcError) as caught:
+        push(project, connection(client), project_id=3)
+    text = explain(caught.value)
+    assert len(added) == 1
+    assert f"project 3: {len(added)} predictions on existing tasks" in text.split("written before the error")[1]
