@@ -12,12 +12,12 @@ import csv
 import hashlib
 import io
 import json
-import os
 import subprocess
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from builders.errors import KhcError, Problem, fail
+from builders.files import write_whole
 
 if TYPE_CHECKING:
     from builders.project import Project
@@ -96,25 +96,16 @@ def append_assignments(path: Path, new: dict[str, str]) -> None:
 
 def append_records(path: Path, header: list[str] | tuple[str, ...], new: dict, *, anew: bool = False) -> None:
     """Append `article_id → value` rows, sorted, to a committed CSV record (header on a new file);
-    with `anew`, the file holds only the header and these rows. Written to a temporary file beside
-    it and renamed over it: a failure (a full disk) leaves the record exactly as it was."""
+    with `anew`, the file holds only the header and these rows. Written whole or not at all
+    (files.write_whole): a failure (a full disk) leaves the record exactly as it was."""
     path.parent.mkdir(parents=True, exist_ok=True)
     kept = b"" if anew or not path.exists() else path.read_bytes()
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with tmp.open("wb") as raw:
-            raw.write(kept)
-            with io.TextIOWrapper(raw, encoding="utf-8", newline="", write_through=True) as handle:
-                writer = csv.writer(handle, lineterminator="\n")
-                if not kept:
-                    writer.writerow(header)
-                writer.writerows(sorted(new.items()))
-                handle.flush()
-                os.fsync(raw.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    rows = io.StringIO(newline="")
+    writer = csv.writer(rows, lineterminator="\n")
+    if not kept:
+        writer.writerow(header)
+    writer.writerows(sorted(new.items()))
+    write_whole(path, kept + rows.getvalue().encode("utf-8"))
 
 
 # The split record: `splits` ({article_id: split}) in dist/manifest.json and in every release record.

@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from builders.errors import fail
+from builders.files import write_whole
 
 FORMAT = "khc-pseudonyms-v2"
 PSEUDONYM = re.compile(r"ann-[0-9]{3,}")  # the only shape a pull writes into `completed_by`
@@ -109,18 +110,7 @@ def locked(map_path: Path) -> Iterator[None]:
 def write_private(path: Path, text: str) -> None:
     """Write `path` with mode 0600, atomically: a reader finds the old file or the new one."""
     _private_folder(path.parent)
-    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            os.fchmod(handle.fileno(), 0o600)  # a leftover tmp file may have had another mode
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_whole(path, text, mode=0o600)
 
 
 def _private_folder(folder: Path) -> None:

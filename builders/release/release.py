@@ -10,7 +10,6 @@ rebuilds the release from its commit and compares those hashes; `khc publish`
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from builders.build.pipeline import build
 from builders.errors import fail, partly_done
+from builders.files import write_whole
 from builders.lock import locked
 from builders.project import Project
 from builders.release.content import content_hashes
@@ -193,21 +193,6 @@ def update_changelog(project: Project, record: dict) -> None:
     else:
         text = text.rstrip("\n") + "\n\n" + section
     write_whole(path, text)
-
-
-def write_whole(path: Path, text: str) -> None:
-    """Write `path` whole or not at all: a temporary file in the same folder renamed over it, so a
-    failure (a full disk) leaves the old file as it was, and the temporary file is removed."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with tmp.open("w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def load_record(project: Project, version: str) -> dict:
