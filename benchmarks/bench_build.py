@@ -123,7 +123,8 @@ def run(command: list[str], stages: Path | None = None, cap_mib: float | None = 
             _pid, status, usage = os.wait4(process.pid, 0)
         except BaseException:  # Ctrl-C: the terminal's SIGINT never reaches the job's own session
             kill_group(process.pid)
-            os.waitpid(process.pid, 0)
+            with contextlib.suppress(ChildProcessError):  # already collected
+                os.waitpid(process.pid, 0)
             raise
         finally:
             done.set()
