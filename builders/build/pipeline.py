@@ -8,6 +8,7 @@ written to `build_report.json` and `manifest.json`, and printed by the CLI.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -188,13 +189,15 @@ def _build(
         # Everything is validated: record new articles' splits (deterministic, so a later
         # failure while writing leaves a correct file), then write the output.
         if new_assignments:
-            append_assignments(project.split_file, new_assignments)
+            _record(project, project.split_file, lambda: append_assignments(project.split_file, new_assignments))
             recorded.append(f"{project.rel(project.split_file)}: the splits of {len(new_assignments)} new article(s)")
         if refold:  # the re-split took articles out of the folds: the file is written anew
-            append_folds(project.fold_file, {**refold, **new_folds}, anew=True)
+            _record(
+                project, project.fold_file, lambda: append_folds(project.fold_file, {**refold, **new_folds}, anew=True)
+            )
             recorded.append(f"{project.rel(project.fold_file)}: written anew for the re-split")
         elif new_folds:
-            append_folds(project.fold_file, new_folds)
+            _record(project, project.fold_file, lambda: append_folds(project.fold_file, new_folds))
             recorded.append(f"{project.rel(project.fold_file)}: the folds of {len(new_folds)} new article(s)")
         for record_file in (project.split_file, project.fold_file):
             if record_file.is_file():
@@ -221,6 +224,18 @@ def _build(
         )
     note("done")
     return BuildResult(out=out, rows=rows, counts=counts, new_split_assignments=new_assignments)
+
+
+def _record(project: Project, path: Path, write: Callable[[], None]) -> None:
+    """Write a committed record (written whole or not at all); a failure names it, not the output."""
+    try:
+        write()
+    except OSError as exc:
+        fail(
+            f"could not write the record: {exc.strerror or exc}",
+            file=project.rel(path),
+            fix="free some space and run `khc build` again; the record is as it was",
+        )
 
 
 def _input_files(project: Project) -> list[Path]:

@@ -247,3 +247,25 @@ def test_a_build_that_fails_after_recording_new_splits_names_them(project, tmp_p
     assert "written before the error, and kept" in err and "corpus/folds.csv: the folds of 1 new article" in err
     assert (project / "corpus" / "folds.csv").read_text(encoding="utf-8") != folds_before
     assert everything(project / "dist") == dist_before  # the earlier build is untouched
+
+
+def test_a_record_that_cannot_be_written_is_named_not_the_output(project, tmp_path, monkeypatch, capsys):
+    """A full disk while the build appends a new article's fold: the error names corpus/folds.csv
+    (left as it was) and what to do, not the output folder."""
+    from builders.build import pipeline
+    from tests.conftest import ARTICLE_PROSE
+
+    article = tmp_path / "new.txt"
+    article.write_text("Ketamine eases pain for weeks, a clinic says.\n" + ARTICLE_PROSE, encoding="utf-8")
+    assert khc("ingest", str(article), "--title", "New", root=project)[0] == 0
+    folds_before = (project / "corpus" / "folds.csv").read_bytes()
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pipeline, "append_folds", full_disk)
+    code, _, err = khc("build", root=project, capsys=capsys)
+    assert code == 1 and "Traceback" not in err
+    assert "corpus/folds.csv" in err and "No space left on device" in err, err
+    assert "could not write the output" not in err, err
+    assert (project / "corpus" / "folds.csv").read_bytes() == folds_before
