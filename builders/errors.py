@@ -31,9 +31,9 @@ class KhcError(Exception):
     """One or more problems with the input; nothing was written, unless `written` says what was
     (`partly_done`)."""
 
-    def __init__(self, problems: Problem | list[Problem], *, written: list[str] | None = None):
+    def __init__(self, problems: Problem | list[Problem]):
         self.problems = problems if isinstance(problems, list) else [problems]
-        self.written = list(written or [])
+        self.written: list[str] = []
         self.next_step: str | None = None
         super().__init__(str(self))
 

@@ -109,7 +109,7 @@ def find_remote(conn: Connection, project_id: int | None, title: str) -> object 
     return matches[0] if matches else None
 
 
-def check_remote(project: Project, conn: Connection, remote, hashes: dict[str, str]) -> Remote:
+def check_remote(conn: Connection, remote, hashes: dict[str, str]) -> Remote:
     """Refuse a project whose config differs or whose tasks hold another text; read its tasks and
     predictions. Reads only."""
     ls, config = conn.client, labeling_config()
@@ -159,7 +159,7 @@ def push(project: Project, conn: Connection, *, project_id: int | None = None, t
     guideline_version, html = project.guideline_version(), instructions(project)
     title = title or project.pretty_name
     remote = find_remote(conn, project_id, title)
-    found = check_remote(project, conn, remote, hashes) if remote is not None else Remote(None)
+    found = check_remote(conn, remote, hashes) if remote is not None else Remote(None)
     new = [
         {
             "data": task_data(row, guideline_version, labeling_config_sha256()),
