@@ -99,27 +99,31 @@ def target_rows(outcomes: dict[int, Outcome]) -> list[str]:
     rows = ["| issue | target | measured | verdict |", "|---|---|---:|---|"]
     big, ten, two = outcomes.get(100_000), outcomes.get(10_000), outcomes.get(2_000)
 
+    def row(issue: int, target: str, value: float | None, shown: str, limit: float, stopped: str | None) -> str:
+        """`shown`: the template of the measured figure, e.g. "{:.2f}×" ("—" when there is none)."""
+        measured = shown.format(value) if value is not None else "—"
+        return f"| {issue} | {target} | {measured} | {_verdict(value, limit, stopped)} |"
+
     def ratio_row(issue: int, n: int, outcome: Outcome | None, limit: float) -> str:
         ratio = outcome.ratio if outcome else None
-        shown = f"{ratio:.2f}×" if ratio is not None else "—"
-        stopped = outcome.stopped if outcome else None
         target = f"N = {n:,}: khc ≤ {limit:g}× the strongest floor (time)"
-        return f"| {issue} | {target} | {shown} | {_verdict(ratio, limit, stopped)} |"
+        return row(issue, target, ratio, "{:.2f}×", limit, _stopped(outcome))
 
     def peak_row(issue: int, n: int, outcome: Outcome | None, limit: float, label: str) -> str:
         peak = outcome.peak if outcome else None
-        shown = f"{peak:,.0f} MiB" if peak is not None else "—"
-        stopped = outcome.stopped if outcome else None
         target = f"N = {n:,}: peak memory (all processes) ≤ {label} ({limit:,.0f} MiB)"
-        return f"| {issue} | {target} | {shown} | {_verdict(peak, limit, stopped)} |"
+        return row(issue, target, peak, "{:,.0f} MiB", limit, _stopped(outcome))
 
     rows.append(peak_row(17, 100_000, big, ISSUE_17_PEAK_MIB, "2 GB"))
     times = big.wall / ten.wall if big and ten and big.wall is not None and ten.wall else None
-    stopped = (big.stopped if big else None) or (ten.stopped if ten else None)
-    shown = f"{times:.1f}×" if times is not None else "—"
-    rows.append(f"| 17 | N = 100,000: wall ≤ 11× the wall at N = 10,000 | {shown} | {_verdict(times, 11, stopped)} |")
+    stopped = _stopped(big) or _stopped(ten)
+    rows.append(row(17, "N = 100,000: wall ≤ 11× the wall at N = 10,000", times, "{:.1f}×", 11, stopped))
     rows.append(ratio_row(17, 10_000, ten, 1.25))
     rows.append(ratio_row(18, 10_000, ten, 1.5))
     rows.append(peak_row(18, 10_000, ten, ISSUE_18_PEAK_MIB, "1.6 GB"))
     rows.append(ratio_row(18, 2_000, two, 2.0))
     return rows
+
+
+def _stopped(outcome: Outcome | None) -> str | None:
+    return outcome.stopped if outcome else None

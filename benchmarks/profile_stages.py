@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 import pstats
-import re
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+
+from build_targets import STAGE_LINE
 
 PROFILE = r"""
 import cProfile, sys, time
@@ -107,9 +108,6 @@ def function_rows(stats: pstats.Stats, limit: int = 15) -> list[str]:
     return rows
 
 
-STAGE_LINE = re.compile(r"^khc: (?P<stage>.*) \[(?P<at>[\d.]+) s, peak (?P<peak>\d+) MiB\]$")
-
-
 def memory_profile(command: list[str], limit_mib: float, every: float = 0.2) -> tuple[list[list], float, int | None]:
     """Run `command` (a `khc build`), sampling the summed resident memory of it and its child
     processes every `every` seconds; kill it when that passes `limit_mib`. Returns one row per
@@ -140,7 +138,7 @@ def memory_profile(command: list[str], limit_mib: float, every: float = 0.2) -> 
             found = STAGE_LINE.match(line.strip())
             if found:
                 now = tree_rss_mib(process.pid)
-                rows.append([found["stage"], time.monotonic() - started, now, now])
+                rows.append([found["what"], time.monotonic() - started, now, now])
             sys.stderr.write(line)
         code = process.wait()
     finally:  # Ctrl-C: the terminal's SIGINT never reaches the build's own session

@@ -89,10 +89,11 @@ def preannotate_with_model(
     found = predict(fitted, rows[["article_id", "text"]], notes=True, then=make) if len(rows) else {}
     note("writing the predictions")
     out = project.predictions_dir / f"{card['model_version']}.json"
-    tasks: dict[str, dict | str] = {**_existing(out, project)}
+    tasks: dict[str, dict | str] = _existing(out, project)
     empty = [a for a in rows["article_id"] if found[a] is None]
     tasks.update((a, line) for a, line in found.items() if line is not None)
-    written = [a for a in chosen if a not in set(empty)]
+    skipped = set(empty)
+    written = [a for a in chosen if a not in skipped]
     if written:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_suffix(".json.tmp")

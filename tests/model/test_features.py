@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 
 from builders.model.features import _COMPILED, CUES, scan_cues
-from tests.conftest import REPO
+from tests.model.test_candidates_folds import ARTICLES
 
 MIXED_CASE = (
     "Smith et al. (2019) and Jones and Lee 2021 wrote: DOI 10.1234/abc, see HTTPS://x.org or WWW.y.com; "
@@ -32,7 +30,7 @@ def _spans(found) -> list[list[tuple[int, int]]]:
 
 
 def test_the_ascii_fast_path_finds_what_the_unicode_patterns_find():
-    texts = [json.loads(line)["text"] for line in (REPO / "corpus" / "articles.jsonl").read_text("utf-8").splitlines()]
+    texts = [article["text"] for article in ARTICLES]
     assert any(t.isascii() for t in texts) and MIXED_CASE.isascii()
     for text in [*texts, MIXED_CASE, MIXED_CASE.upper(), MIXED_CASE.lower()]:
         assert _spans(scan_cues(text)) == _unicode_scan(text)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -13,9 +11,8 @@ from builders.model.features import article_frame, text_features
 from builders.model.forked import forked_map
 from builders.model.train import candidate_tables
 from builders.model.vectors import fast_words, plain, word_counts
-from tests.conftest import REPO
+from tests.model.test_candidates_folds import ARTICLES
 
-ARTICLES = [json.loads(line) for line in (REPO / "corpus" / "articles.jsonl").read_text("utf-8").splitlines()]
 ODD = ["", "   ", "a", "one", "Ünïcode wörds ARE lowered; x y z", "İstanbul ǅ ß — café", "word " * 50]
 
 
