@@ -43,7 +43,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from build_targets import (  # noqa: E402
-    STAGE_LINE,  # noqa: F401 - read from here by tests/test_build_fixture.py
     Outcome,
     is_complete,
     project_name,

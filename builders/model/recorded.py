@@ -20,6 +20,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from builders.errors import fail
+from builders.files import write_whole
 from builders.model.data import EVALUATION_FILE, TrainingData, from_tables
 from builders.model.report import baseline_section
 from builders.project import Project
@@ -51,11 +52,9 @@ def make_record(data: TrainingData, seed: int, evaluation: dict) -> dict:
 
 
 def write_record(path: Path, record: dict) -> None:
-    """Whole or not at all (a temporary file renamed into place)."""
+    """Whole or not at all (files.write_whole)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(record, indent=2, sort_keys=True, allow_nan=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    write_whole(path, json.dumps(record, indent=2, sort_keys=True, allow_nan=False) + "\n")
 
 
 def read_record(path: Path, shown: str) -> dict | None:
