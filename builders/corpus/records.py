@@ -46,8 +46,8 @@ FIELDS = (
 )
 # Only on records ingested with --allow-near-duplicate (older records stay as they are):
 # the twin's id, the exact Jaccard similarity found, and the reason given.
-TEXT_CHUNK = 2_000  # articles whose texts move into Arrow at a time
 OPTIONAL_FIELDS = ("near_duplicate_of", "near_duplicate_similarity", "near_duplicate_reason")
+TEXT_CHUNK = 2_000  # articles whose texts move into Arrow at a time
 
 
 def sha256_text(text: str) -> str:
