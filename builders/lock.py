@@ -121,26 +121,6 @@ def _acquire(fd: int, project: Project, command: str) -> None:
         time.sleep(POLL_SECONDS)
 
 
-# A stage folder of a build whose name holds no pid (`.NAME.building-XXXXXXXX`, made before the
-# pid was in the name; `khc verify` of an old release still runs that code) cannot be checked
-# against a process: it is taken as abandoned once nothing in it has changed for this long.
-STAGE_QUIET_SECONDS = 6 * 3600
-
-
-def quiet_for(folder: Path) -> float:
-    """Seconds since anything in `folder`, itself included, was last modified (links not followed)."""
-    newest, todo = 0.0, [folder]
-    while todo:
-        path = todo.pop()
-        try:
-            newest = max(newest, path.lstat().st_mtime)
-            if path.is_dir() and not path.is_symlink():
-                todo.extend(path.iterdir())
-        except OSError:  # gone meanwhile: someone is at work in it
-            return 0.0
-    return time.time() - newest
-
-
 def _holder(fd: int) -> str:
     """Who holds the lock, from what it wrote into the file ("pid 123 (khc build)")."""
     text = os.pread(fd, 200, 0).decode(errors="replace").strip()

@@ -132,20 +132,16 @@ def warm_from_file(cache: Path, corpus_file: Path, batch: int = WARM_BATCH) -> i
     """`neardup.warm_cache` over the corpus file, read here in batches of articles: the texts
     are neither sent to the helper (a pickle of every text) nor held all at once in it. The
     build has checked the file already; returns how many signatures were added."""
-    import json
-
     from builders.corpus.neardup import warm_cache
+    from builders.corpus.records import iter_records
 
     added, digests, texts = 0, [], []
-    with corpus_file.open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                record = json.loads(line)
-                digests.append(record["text_sha256"])
-                texts.append(record["text"])
-            if len(texts) >= batch:
-                added += warm_cache(cache, digests, texts)
-                digests, texts = [], []
+    for record in iter_records(corpus_file, str(corpus_file)):
+        digests.append(record["text_sha256"])
+        texts.append(record["text"])
+        if len(texts) >= batch:
+            added += warm_cache(cache, digests, texts)
+            digests, texts = [], []
     return added + (warm_cache(cache, digests, texts) if texts else 0)
 
 

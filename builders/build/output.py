@@ -27,7 +27,7 @@ dealt with: a `.NAME.old-PID` is renamed back to `NAME` if `NAME` is missing, el
 `.NAME.building-PID-…` (a half-written output, or the previous output after an exchange) is
 deleted. Those of a running process are left to it. A `.NAME.building-XXXXXXXX`, which names no
 pid (the stage of a build older than the pid in the name), is deleted once nothing in it has
-changed for 6 h (`builders.lock.STAGE_QUIET_SECONDS`).
+changed for 6 h (`STAGE_QUIET_SECONDS`).
 
 Tests pause a build at a named point with `KHC_TEST_PAUSE=POINT` (see `_pause`) and force
 the two-rename path with `KHC_TEST_NO_EXCHANGE=1`; nothing else reads these variables.
@@ -49,7 +49,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from builders.errors import KhcError, Problem, fail
-from builders.lock import STAGE_QUIET_SECONDS, quiet_for
 from builders.progress import note
 from builders.project import Project
 
@@ -58,6 +57,25 @@ MANIFEST = "manifest.json"
 PAUSE_POINTS = ("staged", "written", "exchanged", "between-renames")
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
+
+# A stage folder of a build whose name holds no pid (`.NAME.building-XXXXXXXX`, made before the
+# pid was in the name; `khc verify` of an old release still runs that code) cannot be checked
+# against a process: it is taken as abandoned once nothing in it has changed for this long.
+STAGE_QUIET_SECONDS = 6 * 3600
+
+
+def quiet_for(folder: Path) -> float:
+    """Seconds since anything in `folder`, itself included, was last modified (links not followed)."""
+    newest, todo = 0.0, [folder]
+    while todo:
+        path = todo.pop()
+        try:
+            newest = max(newest, path.lstat().st_mtime)
+            if path.is_dir() and not path.is_symlink():
+                todo.extend(path.iterdir())
+        except OSError:  # gone meanwhile: someone is at work in it
+            return 0.0
+    return time.time() - newest
 
 
 def output_target(out: Path, project: Project) -> Path:
@@ -191,7 +209,7 @@ def recover(target: Path) -> None:
     for entry in target.parent.iterdir():
         match = _LEFTOVER.match(entry.name)
         if match and match["name"] == target.name and entry.is_dir() and not entry.is_symlink():
-            if match["pidless"]:  # an older build's stage: gone once quiet for long (builders.lock)
+            if match["pidless"]:  # an older build's stage: gone once quiet for long
                 if quiet_for(entry) > STAGE_QUIET_SECONDS:
                     leftovers.append((True, entry))
                 continue

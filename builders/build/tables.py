@@ -23,6 +23,10 @@ from builders.features import ARTICLE_LABEL_COLUMNS, FEATURES, SPAN, arrow_schem
 from builders.layout import CONFIGS, SPLITS
 from builders.schema import RISK_DISCLOSURES
 
+# `written(config, {split: table})` takes each split's table as soon as it is made and returns what is
+# kept of it (builders/build/write.py: `Writer`); see per_split.
+Written = Callable[[str, dict[str, pa.Table]], dict[str, pa.Table]] | None
+
 
 def claims_frame(aggregated: Aggregated) -> pd.DataFrame:
     return aggregated.claims.sort_values(["article_id", "start", "end", "claim_id"], ignore_index=True)
@@ -132,7 +136,7 @@ def article_tables(
     assignments: dict[str, str],
     folds: dict[str, int] | None = None,
     counts: Counter | None = None,
-    written: Callable[[str, dict[str, pa.Table]], dict[str, pa.Table]] | None = None,
+    written: Written = None,
 ) -> dict[str, dict[str, pa.Table]]:
     """The claims, articles and claim_tokens configs' tables, one config at a time: each one's
     frames and token columns are let go before the next (at 10,000 articles they are as large
@@ -144,8 +148,7 @@ def article_tables(
     rows = labelled[["article_id"]].reset_index(drop=True)
     tokens_of = functools.partial(split_tokens, labelled, claims, counts)  # a split's articles at a time
     tables = {"claim_tokens": per_split("claim_tokens", rows, assignments, folds, tokens_of, written)}
-    del tokens_of
-    del rows, labelled
+    del tokens_of, rows, labelled
     tables["claims"] = per_split("claims", claims, assignments, folds, written=written)
     del claims
     tables["articles"] = per_split("articles", articles, assignments, folds, written=written)
@@ -163,7 +166,7 @@ def annotation_tables(
     labels: Labels,
     assignments: dict[str, str],
     folds: dict[str, int] | None = None,
-    written: Callable[[str, dict[str, pa.Table]], dict[str, pa.Table]] | None = None,
+    written: Written = None,
 ) -> dict[str, pa.Table]:
     """The annotations config's tables, a split at a time: the nested spans column of each split
     is built from that split's spans alone."""
@@ -187,7 +190,7 @@ def per_split(
     assignments: dict[str, str],
     folds: dict[str, int] | None,
     ready: Callable[[np.ndarray], dict[str, pa.Array]] | None = None,
-    written: Callable[[str, dict[str, pa.Table]], dict[str, pa.Table]] | None = None,
+    written: Written = None,
 ) -> dict[str, pa.Table]:
     """{split: table} of one config's rows; `ready(chosen)` gives the columns already built as
     Arrow arrays (nested ones) for the rows a mask over `frame` chooses; `written(config, {split:

@@ -170,20 +170,14 @@ def find_twins(text: str, digest: str, corpus: Sequence[dict], cache: Path | Non
 
 def twin_group(twins: Sequence[Twin], records: Sequence[dict]) -> list[str]:
     """The articles a new text with these `twins` would be grouped with: its twins and, through the
-    recorded `near_duplicate_of` links of earlier ingests, their twins, transitively; sorted."""
-    linked: dict[str, set[str]] = {}
-    for record in records:
-        other = record.get("near_duplicate_of")
-        if other:
-            linked.setdefault(record["article_id"], set()).add(other)
-            linked.setdefault(other, set()).add(record["article_id"])
-    group, todo = set(), [t.article_id for t in twins]
-    while todo:
-        article_id = todo.pop()
-        if article_id not in group:
-            group.add(article_id)
-            todo.extend(linked.get(article_id, ()))
-    return sorted(group)
+    recorded `near_duplicate_of` links of earlier ingests, their twins, transitively
+    (`folds.twin_groups`); sorted."""
+    from builders.corpus.folds import twin_groups
+
+    first = twins[0].article_id
+    links = [(r["article_id"], r["near_duplicate_of"]) for r in records if r.get("near_duplicate_of")]
+    groups = twin_groups([*((first, t.article_id) for t in twins), *links])
+    return [a for a, key in groups.items() if key == groups[first]]
 
 
 def near_duplicate_pairs(ids: Sequence[str], texts: Sequence[str], digests: Sequence[str], cache: Path | None = None):

@@ -46,8 +46,8 @@ FIELDS = (
 )
 # Only on records ingested with --allow-near-duplicate (older records stay as they are):
 # the twin's id, the exact Jaccard similarity found, and the reason given.
-TEXT_CHUNK = 2_000  # articles whose texts move into Arrow at a time
 OPTIONAL_FIELDS = ("near_duplicate_of", "near_duplicate_similarity", "near_duplicate_reason")
+TEXT_CHUNK = 2_000  # articles whose texts move into Arrow at a time
 
 
 def sha256_text(text: str) -> str:
@@ -67,10 +67,13 @@ def read_records(project: Project) -> list[dict]:
 
 
 def _records(project: Project) -> Iterator[dict]:
-    path = project.corpus_file
+    return iter_records(project.corpus_file, project.rel(project.corpus_file))
+
+
+def iter_records(path: Path, shown: str) -> Iterator[dict]:
+    """The records of an articles.jsonl one at a time (none if it is missing); `shown` names it in errors."""
     if not path.exists():
         return
-    shown = project.rel(path)
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():

@@ -224,21 +224,27 @@ def test_verify_out_uses_the_same_rule(project, tmp_path, capsys):
     assert (mine / "keep.txt").read_text() == "mine\n"
 
 
-def test_a_build_that_fails_after_recording_new_splits_names_them(project, tmp_path, monkeypatch, capsys):
-    """The build records a new article's fold (its split was recorded by ingest) before it writes
-    dist/: when writing then fails, the message lists that file (kept: the next build reuses it),
-    not "nothing was written"."""
-    from builders.build import pipeline
+def ingest_a_new_article(project, tmp_path):
     from tests.conftest import ARTICLE_PROSE
 
     article = tmp_path / "new.txt"
     article.write_text("Ketamine eases pain for weeks, a clinic says.\n" + ARTICLE_PROSE, encoding="utf-8")
     assert khc("ingest", str(article), "--title", "New", root=project)[0] == 0
+
+
+def full_disk(*args, **kwargs):
+    raise OSError(28, "No space left on device")
+
+
+def test_a_build_that_fails_after_recording_new_splits_names_them(project, tmp_path, monkeypatch, capsys):
+    """The build records a new article's fold (its split was recorded by ingest) before it writes
+    dist/: when writing then fails, the message lists that file (kept: the next build reuses it),
+    not "nothing was written"."""
+    from builders.build import pipeline
+
+    ingest_a_new_article(project, tmp_path)
     folds_before = (project / "corpus" / "folds.csv").read_text(encoding="utf-8")
     dist_before = everything(project / "dist")
-
-    def full_disk(*args, **kwargs):
-        raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(pipeline, "write_metadata", full_disk)
     code, _, err = khc("build", root=project, capsys=capsys)
@@ -253,15 +259,9 @@ def test_a_record_that_cannot_be_written_is_named_not_the_output(project, tmp_pa
     """A full disk while the build appends a new article's fold: the error names corpus/folds.csv
     (left as it was) and what to do, not the output folder."""
     from builders.build import pipeline
-    from tests.conftest import ARTICLE_PROSE
 
-    article = tmp_path / "new.txt"
-    article.write_text("Ketamine eases pain for weeks, a clinic says.\n" + ARTICLE_PROSE, encoding="utf-8")
-    assert khc("ingest", str(article), "--title", "New", root=project)[0] == 0
+    ingest_a_new_article(project, tmp_path)
     folds_before = (project / "corpus" / "folds.csv").read_bytes()
-
-    def full_disk(*args, **kwargs):
-        raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(pipeline, "append_folds", full_disk)
     code, _, err = khc("build", root=project, capsys=capsys)
