@@ -1,5 +1,6 @@
 """Files written whole or not at all, for every stage that rewrites a file a user keeps (the
-committed split and fold records, a release record and the CHANGELOG, the pseudonym key)."""
+committed split and fold records, the snapshot index, the baseline's evaluation record, a release
+record and the CHANGELOG, the pseudonym key)."""
 
 from __future__ import annotations
 

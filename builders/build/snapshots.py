@@ -17,7 +17,6 @@ that leaves the project or points nowhere, a FIFO or device, a snapshot of a pro
 from __future__ import annotations
 
 import json
-import os
 import re
 import stat
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Literal
 
 from builders.errors import KhcError, Problem
+from builders.files import write_whole
 from builders.project import MARKER, Project
 
 INDEX_NAME = "snapshots.json"
@@ -102,13 +102,8 @@ def record_snapshot(project: Project, path: Path, ls_project: int, coverage: Cov
 
 
 def write_index(folder: Path, entries: dict[str, dict]) -> None:
-    """Replace the folder's index by `entries` in one rename (never half written)."""
-    tmp = folder / f".{INDEX_NAME}.tmp"
-    with tmp.open("w", encoding="utf-8") as handle:
-        handle.write(json.dumps(dict(sorted(entries.items())), indent=1) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    tmp.replace(folder / INDEX_NAME)
+    """Replace the folder's index by `entries` in one rename (never half written: files.write_whole)."""
+    write_whole(folder / INDEX_NAME, json.dumps(dict(sorted(entries.items())), indent=1) + "\n")
 
 
 def utc_stamp(moment: datetime | None = None) -> str:
